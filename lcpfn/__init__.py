@@ -1,0 +1,27 @@
+"""lcpfn: Bayesian learning-curve extrapolation with prior-data fitted networks."""
+
+from lcpfn import curves, priors
+from lcpfn.errors import (
+    CheckpointError,
+    InputError,
+    LcpfnError,
+    PriorSpecError,
+    SamplingError,
+)
+from lcpfn.sampling import CurveBatch, iter_curves, sample_curves
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "CurveBatch",
+    "InputError",
+    "LcpfnError",
+    "PriorSpecError",
+    "SamplingError",
+    "__version__",
+    "curves",
+    "iter_curves",
+    "priors",
+    "sample_curves",
+]
