@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -54,14 +53,19 @@ def _stream(prior, n_curves: int, device: str, compile: bool, chunk_size=None) -
 
 
 def memory_probe(n_curves: int, compile: bool) -> dict:
-    """Peak RSS growth while streaming ``n_curves`` curves (run in a fresh process)."""
+    """Peak RSS growth while streaming ``n_curves`` curves (run in a fresh process).
+
+    Reads the kernel's high-water mark (VmHWM), reset just before streaming by
+    writing 5 to /proc/self/clear_refs; ``ru_maxrss`` would include the parent's.
+    """
     prior = lcpfn.priors.load("lcpfn")
     _stream(prior, 256, "cpu", compile)  # imports and compilation, not memory
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _vm_kib("VmRSS") * 1024
     start = time.perf_counter()
     _stream(prior, n_curves, "cpu", compile)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _vm_kib("VmHWM") * 1024
     return {
         "n_curves": n_curves,
         "seconds": seconds,
@@ -69,6 +73,13 @@ def memory_probe(n_curves: int, compile: bool) -> dict:
         "rss_peak_bytes": peak,
         "growth_bytes": peak - before,
     }
+
+
+def _vm_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def main() -> None:

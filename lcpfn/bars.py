@@ -1,0 +1,177 @@
+"""The Riemann ("bar") distribution: the PFN's output distribution over y.
+
+``K`` bars with borders ``b_0 < b_1 < ... < b_K`` and one logit each. Inner bars
+``1..K-2`` spread their probability uniformly over ``[b_k, b_k+1]``. The two
+outer bars give full support: bar 0 is a half-normal that decays to the left
+of ``b_1``, bar ``K-1`` one that decays to the right of ``b_K-1``, each with
+the scale that puts half of its mass within the outer bar's width (as in
+Mueller et al.'s PFN code). Borders are equal-mass quantiles of prior values
+(``make_borders``), so every bar is about equally likely a priori.
+
+All methods are batched over any leading axes of ``logits`` and stable for
+any finite logits and any finite y (log-densities far out in a tail are
+floored at ``LOG_PROB_FLOOR`` instead of underflowing to -inf).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from lcpfn.errors import InputError
+
+__all__ = ["BarDistribution", "make_borders"]
+
+LOG_PROB_FLOOR = -1e30
+_HALF_MASS_Z = 0.6744897501960817  # Phi^-1(0.75): half a half-normal lies below this
+_SQRT2 = math.sqrt(2.0)
+
+
+def make_borders(values: Tensor, n_bars: int) -> Tensor:
+    """Borders of ``n_bars`` equal-mass bars from a sample of prior values.
+
+    Shapes:
+        values: (N,) any shape, flattened  ->  returns (n_bars + 1,) float32
+    """
+    if n_bars < 3:
+        raise InputError(f"n_bars must be >= 3 (two tails and an inner bar); got {n_bars}")
+    flat = values.detach().flatten().double()
+    flat = flat[torch.isfinite(flat)]
+    if flat.numel() < 2 * n_bars:
+        raise InputError(
+            f"need at least {2 * n_bars} finite values for {n_bars} bars; got {flat.numel()}"
+        )
+    q = torch.linspace(0.0, 1.0, n_bars + 1, dtype=torch.float64)
+    borders = torch.quantile(flat.sort().values[:: max(1, flat.numel() // 2**24)], q)
+    # equal quantiles (ties in the sample) would give zero-width bars
+    gap = (borders[-1] - borders[0]) * 1e-6
+    for i in range(1, n_bars + 1):
+        borders[i] = torch.maximum(borders[i], borders[i - 1] + gap)
+    return borders.float()
+
+
+class BarDistribution(nn.Module):
+    """Riemann distribution with half-normal tails; borders travel in the state dict.
+
+    Shapes:
+        logits: (..., K); y, v: (...) matching the leading axes of logits.
+    """
+
+    borders: Tensor
+
+    def __init__(self, borders: Tensor) -> None:
+        super().__init__()
+        if borders.ndim != 1 or borders.numel() < 4:
+            raise InputError(f"borders must be 1-D with >= 4 entries; got {tuple(borders.shape)}")
+        if not bool((borders[1:] > borders[:-1]).all()):
+            raise InputError("borders must be strictly increasing")
+        self.register_buffer("borders", borders.float().clone())
+
+    @property
+    def n_bars(self) -> int:
+        return self.borders.numel() - 1
+
+    def _widths(self) -> Tensor:
+        return self.borders[1:] - self.borders[:-1]  # (K,)
+
+    def _tail_scales(self) -> tuple[Tensor, Tensor]:
+        w = self._widths()
+        return w[0] / _HALF_MASS_Z, w[-1] / _HALF_MASS_Z
+
+    def log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
+        """Log-density of ``y``. Shapes: logits (..., K), y (...) -> (...)."""
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        b, w = self.borders, self._widths()
+        k = (torch.searchsorted(b, y.float().contiguous(), right=True) - 1).clamp(
+            0, self.n_bars - 1
+        )
+        inner = logp.gather(-1, k.unsqueeze(-1)).squeeze(-1) - w.log()[k]
+        s_left, s_right = self._tail_scales()
+        y64 = y.double()
+        left = logp[..., 0] + _half_normal_log_pdf(b[1].double() - y64, s_left)
+        right = logp[..., -1] + _half_normal_log_pdf(y64 - b[-2].double(), s_right)
+        out = torch.where(y64 <= b[1], left, torch.where(y64 >= b[-2], right, inner.double()))
+        return out.clamp_min(LOG_PROB_FLOOR).float()
+
+    def cdf(self, logits: Tensor, v: Tensor) -> Tensor:
+        """P(Y <= v). Shapes: logits (..., K), v (...) -> (...)."""
+        p = torch.softmax(logits.float(), dim=-1)
+        before = torch.cumsum(p, dim=-1) - p  # (..., K) mass left of each bar
+        b, w = self.borders, self._widths()
+        v = v.float()
+        k = (torch.searchsorted(b, v.contiguous(), right=True) - 1).clamp(0, self.n_bars - 1)
+        frac = ((v - b[k]) / w[k]).clamp(0.0, 1.0)
+        inner = before.gather(-1, k.unsqueeze(-1)).squeeze(-1) + frac * p.gather(
+            -1, k.unsqueeze(-1)
+        ).squeeze(-1)
+        s_left, s_right = self._tail_scales()
+        left = p[..., 0] * torch.special.erfc((b[1] - v).clamp_min(0) / (s_left * _SQRT2))
+        right = (1 - p[..., -1]) + p[..., -1] * torch.erf(
+            (v - b[-2]).clamp_min(0) / (s_right * _SQRT2)
+        )
+        out = torch.where(v <= b[1], left, torch.where(v >= b[-2], right, inner))
+        return out.clamp(0.0, 1.0)
+
+    def quantile(self, logits: Tensor, q: Sequence[float] | Tensor) -> Tensor:
+        """Inverse CDF at levels ``q`` in (0, 1).
+
+        Shapes:
+            logits (..., K), q (L,)  ->  (L, ...)
+        """
+        q = torch.as_tensor(q, dtype=torch.float32, device=logits.device).reshape(-1)
+        if not bool(((q > 0) & (q < 1)).all()):
+            raise InputError(f"quantile levels must lie in (0, 1); got {q.tolist()}")
+        levels = q.reshape(-1, *([1] * (logits.ndim - 1))).expand(-1, *logits.shape[:-1])
+        return self._inverse_cdf(logits, levels)
+
+    def sample(self, logits: Tensor, n_samples: int, generator: torch.Generator) -> Tensor:
+        """Draws by inverse CDF. Shapes: logits (..., K) -> (n_samples, ...)."""
+        u = torch.rand((n_samples, *logits.shape[:-1]), generator=generator,
+                       device=logits.device)
+        return self._inverse_cdf(logits, u.clamp(1e-7, 1 - 1e-7))
+
+    def _inverse_cdf(self, logits: Tensor, levels: Tensor) -> Tensor:
+        """Shapes: logits (..., K), levels (L, ...) in (0, 1)  ->  (L, ...)."""
+        p = torch.softmax(logits.float(), dim=-1).unsqueeze(0).expand(
+            levels.shape[0], *logits.shape
+        )  # (L, ..., K)
+        cum = torch.cumsum(p, dim=-1)
+        k = torch.searchsorted(cum.contiguous(), levels.unsqueeze(-1).contiguous())
+        k = k.clamp(0, self.n_bars - 1)  # (L, ..., 1)
+        p_k = p.gather(-1, k).squeeze(-1)
+        before = cum.gather(-1, k).squeeze(-1) - p_k
+        k = k.squeeze(-1)
+        u = ((levels - before) / p_k.clamp_min(1e-30)).clamp(0.0, 1.0)
+        b, w = self.borders, self._widths()
+        inner = b[k] + u * w[k]
+        s_left, s_right = self._tail_scales()
+        tiny = torch.finfo(torch.float32).tiny
+        # left tail: P(Y <= y) = p_0 * P(H >= b_1 - y); right: via P(H <= y - b_K-1)
+        left = b[1] + s_left * torch.special.ndtri((u / 2).clamp_min(tiny))
+        right = b[-2] - s_right * torch.special.ndtri(((1 - u) / 2).clamp_min(tiny))
+        return torch.where(k == 0, left, torch.where(k == self.n_bars - 1, right, inner))
+
+    def mean(self, logits: Tensor) -> Tensor:
+        """Expected value. Shapes: logits (..., K) -> (...)."""
+        p = torch.softmax(logits.float(), dim=-1)
+        return p @ self.bar_means()
+
+    def bar_means(self) -> Tensor:
+        """Mean of each bar's own distribution. Shapes: returns (K,)."""
+        b = self.borders
+        centers = (b[1:] + b[:-1]) / 2
+        s_left, s_right = self._tail_scales()
+        half_normal_mean = math.sqrt(2 / math.pi)
+        centers = centers.clone()
+        centers[0] = b[1] - s_left * half_normal_mean
+        centers[-1] = b[-2] + s_right * half_normal_mean
+        return centers
+
+
+def _half_normal_log_pdf(x: Tensor, scale: Tensor) -> Tensor:
+    """log pdf of a half-normal at ``x >= 0`` (x is float64 to square big values)."""
+    s = scale.double()
+    return math.log(2.0) - 0.5 * math.log(2 * math.pi) - s.log() - 0.5 * (x / s) ** 2
