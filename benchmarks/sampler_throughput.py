@@ -137,6 +137,7 @@ def main() -> None:
             out.stdout.splitlines()[-1]
         )
 
+    record_profile = _profile(prior)
     record = {
         "benchmark": "sampler_throughput",
         "command": "python benchmarks/sampler_throughput.py"
@@ -147,6 +148,7 @@ def main() -> None:
         "curves_per_second": rates,
         "speedup_vs_plain_loop": {k: v / plain_rate for k, v in rates.items()},
         "stream_10M_memory": memory,
+        "profile_one_chunk_eager": record_profile,
         "goals": {
             "cpu_curves_per_second": 1_000_000,
             "h100_curves_per_second": 100_000_000,
@@ -156,6 +158,19 @@ def main() -> None:
     (RESULTS / "sampler_throughput.json").write_text(json.dumps(record, indent=2))
     (RESULTS / "sampler_throughput.md").write_text(_markdown(record))
     print(_markdown(record))
+
+
+def _profile(prior) -> list[dict]:
+    """Where one eager chunk of 16,384 curves spends its CPU time (top ops)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    _stream(prior, 16_384, "cpu", False)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(3):
+            _stream(prior, 16_384, "cpu", False)
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in events)
+    return [{"op": e.key, "share": e.self_cpu_time_total / total} for e in events[:8]]
 
 
 def _markdown(r: dict) -> str:
@@ -179,6 +194,8 @@ def _markdown(r: dict) -> str:
             f"+{v['growth_bytes'] / 2**20:,.0f} MiB "
             f"over {v['rss_before_bytes'] / 2**20:,.0f} MiB"
         )
+    lines += ["", "Self CPU time of one eager chunk, top ops (torch.profiler):", ""]
+    lines += [f"- {p['op']}: {p['share']:.0%}" for p in r["profile_one_chunk_eager"]]
     return "\n".join(lines) + "\n"
 
 

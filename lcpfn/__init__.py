@@ -8,13 +8,19 @@ from lcpfn.errors import (
     PriorSpecError,
     SamplingError,
 )
+from lcpfn.model import CurvePFN, ModelConfig
 from lcpfn.sampling import CurveBatch, iter_curves, sample_curves
+from lcpfn.training import TrainConfig, TrainResult, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError",
     "CurveBatch",
+    "CurvePFN",
+    "ModelConfig",
+    "TrainConfig",
+    "TrainResult",
     "InputError",
     "LcpfnError",
     "PriorSpecError",
@@ -24,4 +30,5 @@ __all__ = [
     "iter_curves",
     "priors",
     "sample_curves",
+    "train",
 ]

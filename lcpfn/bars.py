@@ -37,12 +37,15 @@ def make_borders(values: Tensor, n_bars: int) -> Tensor:
         values: (N,) any shape, flattened  ->  returns (n_bars + 1,) float32
     """
     if n_bars < 3:
-        raise InputError(f"n_bars must be >= 3 (two tails and an inner bar); got {n_bars}")
+        raise InputError(
+            f"n_bars must be >= 3 (two tails and an inner bar); got {n_bars}"
+        )
     flat = values.detach().flatten().double()
     flat = flat[torch.isfinite(flat)]
     if flat.numel() < 2 * n_bars:
         raise InputError(
-            f"need at least {2 * n_bars} finite values for {n_bars} bars; got {flat.numel()}"
+            f"need at least {2 * n_bars} finite values for {n_bars} bars; "
+            f"got {flat.numel()}"
         )
     q = torch.linspace(0.0, 1.0, n_bars + 1, dtype=torch.float64)
     borders = torch.quantile(flat.sort().values[:: max(1, flat.numel() // 2**24)], q)
@@ -65,7 +68,9 @@ class BarDistribution(nn.Module):
     def __init__(self, borders: Tensor) -> None:
         super().__init__()
         if borders.ndim != 1 or borders.numel() < 4:
-            raise InputError(f"borders must be 1-D with >= 4 entries; got {tuple(borders.shape)}")
+            raise InputError(
+                f"borders must be 1-D with >= 4 entries; got {tuple(borders.shape)}"
+            )
         if not bool((borders[1:] > borders[:-1]).all()):
             raise InputError("borders must be strictly increasing")
         self.register_buffer("borders", borders.float().clone())
@@ -83,6 +88,7 @@ class BarDistribution(nn.Module):
 
     def log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
         """Log-density of ``y``. Shapes: logits (..., K), y (...) -> (...)."""
+        logits, y = _broadcast(logits, y)
         logp = torch.log_softmax(logits.float(), dim=-1)
         b, w = self.borders, self._widths()
         k = (torch.searchsorted(b, y.float().contiguous(), right=True) - 1).clamp(
@@ -93,22 +99,29 @@ class BarDistribution(nn.Module):
         y64 = y.double()
         left = logp[..., 0] + _half_normal_log_pdf(b[1].double() - y64, s_left)
         right = logp[..., -1] + _half_normal_log_pdf(y64 - b[-2].double(), s_right)
-        out = torch.where(y64 <= b[1], left, torch.where(y64 >= b[-2], right, inner.double()))
+        out = torch.where(
+            y64 <= b[1], left, torch.where(y64 >= b[-2], right, inner.double())
+        )
         return out.clamp_min(LOG_PROB_FLOOR).float()
 
     def cdf(self, logits: Tensor, v: Tensor) -> Tensor:
-        """P(Y <= v). Shapes: logits (..., K), v (...) -> (...)."""
+        """P(Y <= v). Shapes: logits (..., K), v (...) -> (...), broadcast."""
+        logits, v = _broadcast(logits, v)
         p = torch.softmax(logits.float(), dim=-1)
         before = torch.cumsum(p, dim=-1) - p  # (..., K) mass left of each bar
         b, w = self.borders, self._widths()
         v = v.float()
-        k = (torch.searchsorted(b, v.contiguous(), right=True) - 1).clamp(0, self.n_bars - 1)
+        k = (torch.searchsorted(b, v.contiguous(), right=True) - 1).clamp(
+            0, self.n_bars - 1
+        )
         frac = ((v - b[k]) / w[k]).clamp(0.0, 1.0)
         inner = before.gather(-1, k.unsqueeze(-1)).squeeze(-1) + frac * p.gather(
             -1, k.unsqueeze(-1)
         ).squeeze(-1)
         s_left, s_right = self._tail_scales()
-        left = p[..., 0] * torch.special.erfc((b[1] - v).clamp_min(0) / (s_left * _SQRT2))
+        left = p[..., 0] * torch.special.erfc(
+            (b[1] - v).clamp_min(0) / (s_left * _SQRT2)
+        )
         right = (1 - p[..., -1]) + p[..., -1] * torch.erf(
             (v - b[-2]).clamp_min(0) / (s_right * _SQRT2)
         )
@@ -124,19 +137,26 @@ class BarDistribution(nn.Module):
         q = torch.as_tensor(q, dtype=torch.float32, device=logits.device).reshape(-1)
         if not bool(((q > 0) & (q < 1)).all()):
             raise InputError(f"quantile levels must lie in (0, 1); got {q.tolist()}")
-        levels = q.reshape(-1, *([1] * (logits.ndim - 1))).expand(-1, *logits.shape[:-1])
+        levels = q.reshape(-1, *([1] * (logits.ndim - 1))).expand(
+            -1, *logits.shape[:-1]
+        )
         return self._inverse_cdf(logits, levels)
 
-    def sample(self, logits: Tensor, n_samples: int, generator: torch.Generator) -> Tensor:
+    def sample(
+        self, logits: Tensor, n_samples: int, generator: torch.Generator
+    ) -> Tensor:
         """Draws by inverse CDF. Shapes: logits (..., K) -> (n_samples, ...)."""
-        u = torch.rand((n_samples, *logits.shape[:-1]), generator=generator,
-                       device=logits.device)
+        u = torch.rand(
+            (n_samples, *logits.shape[:-1]), generator=generator, device=logits.device
+        )
         return self._inverse_cdf(logits, u.clamp(1e-7, 1 - 1e-7))
 
     def _inverse_cdf(self, logits: Tensor, levels: Tensor) -> Tensor:
         """Shapes: logits (..., K), levels (L, ...) in (0, 1)  ->  (L, ...)."""
-        p = torch.softmax(logits.float(), dim=-1).unsqueeze(0).expand(
-            levels.shape[0], *logits.shape
+        p = (
+            torch.softmax(logits.float(), dim=-1)
+            .unsqueeze(0)
+            .expand(levels.shape[0], *logits.shape)
         )  # (L, ..., K)
         cum = torch.cumsum(p, dim=-1)
         k = torch.searchsorted(cum.contiguous(), levels.unsqueeze(-1).contiguous())
@@ -152,7 +172,9 @@ class BarDistribution(nn.Module):
         # left tail: P(Y <= y) = p_0 * P(H >= b_1 - y); right: via P(H <= y - b_K-1)
         left = b[1] + s_left * torch.special.ndtri((u / 2).clamp_min(tiny))
         right = b[-2] - s_right * torch.special.ndtri(((1 - u) / 2).clamp_min(tiny))
-        return torch.where(k == 0, left, torch.where(k == self.n_bars - 1, right, inner))
+        return torch.where(
+            k == 0, left, torch.where(k == self.n_bars - 1, right, inner)
+        )
 
     def mean(self, logits: Tensor) -> Tensor:
         """Expected value. Shapes: logits (..., K) -> (...)."""
@@ -169,6 +191,13 @@ class BarDistribution(nn.Module):
         centers[0] = b[1] - s_left * half_normal_mean
         centers[-1] = b[-2] + s_right * half_normal_mean
         return centers
+
+
+def _broadcast(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Shapes: (..., K) and (...) -> both expanded to their common leading shape."""
+    y = torch.as_tensor(y, device=logits.device)
+    shape = torch.broadcast_shapes(logits.shape[:-1], y.shape)
+    return logits.expand(*shape, logits.shape[-1]), y.expand(shape)
 
 
 def _half_normal_log_pdf(x: Tensor, scale: Tensor) -> Tensor:

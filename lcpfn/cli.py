@@ -1,17 +1,22 @@
-"""The ``lcpfn`` command line: ``lcpfn sample ...`` (more subcommands follow)."""
+"""The ``lcpfn`` command line: ``lcpfn sample ...``, ``lcpfn train ...``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import torch
 
 from lcpfn import priors
-from lcpfn.errors import LcpfnError
+from lcpfn.errors import InputError, LcpfnError
+from lcpfn.model import ModelConfig
 from lcpfn.sampling import sample_curves
+from lcpfn.training import TrainConfig, train
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,12 +36,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample.add_argument(
         "--plot", help="write a PNG of 12 curves and the prior's quantiles"
     )
+    fit = commands.add_parser("train", help="train a PFN on a prior (resumable)")
+    fit.add_argument("--prior", default="lcpfn", help="shipped name or path to a .toml")
+    fit.add_argument("--model-config", help="JSON file of ModelConfig fields")
+    fit.add_argument("--train-config", help="JSON file of TrainConfig fields")
+    fit.add_argument("--checkpoint-dir", help="resume from / write checkpoints here")
+    fit.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    fit.add_argument(
+        "--time-limit", type=float, help="seconds, then checkpoint and stop"
+    )
+    fit.add_argument("--out", required=True, help="export path (without suffix)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "train":
+            return _train(args)
         return _sample(args)
-    except LcpfnError as err:
+    except (LcpfnError, TypeError) as err:
         print(f"lcpfn: error: {err}", file=sys.stderr)
         return 2
+
+
+def _train(args: argparse.Namespace) -> int:
+    prior = priors.load(args.prior)
+    model_config = ModelConfig(**_read_json(args.model_config))
+    fields = _read_json(args.train_config)
+    if args.checkpoint_dir:
+        fields["checkpoint_dir"] = args.checkpoint_dir
+    result = train(
+        prior,
+        model_config,
+        TrainConfig(**fields),
+        device=args.device,
+        time_limit=args.time_limit,
+    )
+    if not result.finished:
+        print(
+            f"stopped after {result.curves_seen:,} curves (time limit); run the same "
+            f"command again to resume"
+        )
+        return 0
+    weights, card = result.save(args.out)
+    print(
+        f"trained on {result.curves_seen:,} curves in {result.seconds:.0f} s; "
+        f"final loss {result.history[-1]['loss']:.4f}; wrote {weights} and {card}"
+    )
+    return 0
+
+
+def _read_json(path: str | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{path}: cannot read a JSON config: {err}") from err
 
 
 def _sample(args: argparse.Namespace) -> int:

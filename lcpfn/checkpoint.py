@@ -1,0 +1,133 @@
+"""Training checkpoints (resumable) and exported models (safetensors + JSON card).
+
+A checkpoint holds everything a killed run needs to continue exactly: model,
+optimizer and scheduler state, the step, RNG states and the configs. It is
+written to a temporary file and renamed over the old one, so a kill at any
+moment leaves either the previous or the new checkpoint, never half of one.
+It is read with ``torch.load(weights_only=True)``: nothing is unpickled.
+
+An exported model is ``<path>.safetensors`` (weights, incl. the bar borders)
+plus ``<path>.json`` (the model card).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from lcpfn.errors import CheckpointError
+from lcpfn.model import CurvePFN, ModelConfig
+
+__all__ = ["save_checkpoint", "load_checkpoint", "export_model", "load_model"]
+
+FORMAT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def save_checkpoint(state: dict[str, Any], folder: str | Path) -> Path:
+    """Atomically write ``state`` to ``folder/checkpoint.pt`` (write, fsync, rename)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / CHECKPOINT_NAME
+    tmp = folder / f".{CHECKPOINT_NAME}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        torch.save({**state, "format_version": FORMAT_VERSION}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, final)
+    return final
+
+
+def load_checkpoint(folder: str | Path) -> dict[str, Any] | None:
+    """The checkpoint in ``folder``, or None if there is none.
+
+    Raises:
+        CheckpointError: the file exists but is corrupted, not a checkpoint of
+            this format, or would need unpickling arbitrary objects.
+    """
+    path = Path(folder) / CHECKPOINT_NAME
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for bad files
+        raise CheckpointError(
+            f"{path}: not a readable lcpfn checkpoint: {err}"
+        ) from err
+    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+        version = state.get("format_version") if isinstance(state, dict) else None
+        raise CheckpointError(
+            f"{path}: format_version {version!r}, expected {FORMAT_VERSION}"
+        )
+    return state
+
+
+def export_model(
+    model: CurvePFN, card: dict[str, Any], path: str | Path
+) -> tuple[Path, Path]:
+    """Write ``path.safetensors`` and ``path.json``; the card gets size and sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    weights = path.with_suffix(".safetensors")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(
+        state,
+        str(weights),
+        metadata={"format": "lcpfn", "version": str(FORMAT_VERSION)},
+    )
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    full_card = {
+        **card,
+        "format_version": FORMAT_VERSION,
+        "weights_file": weights.name,
+        "weights_bytes": weights.stat().st_size,
+        "sha256": digest,
+    }
+    card_path = path.with_suffix(".json")
+    card_path.write_text(json.dumps(full_card, indent=2))
+    return weights, card_path
+
+
+def load_model(
+    path: str | Path, device: torch.device | str = "cpu"
+) -> tuple[CurvePFN, dict]:
+    """Rebuild a model from ``path.safetensors`` + ``path.json``, checking the sha256.
+
+    Raises:
+        CheckpointError: a file is missing, the hash differs, or the weights do
+            not fit the card's config (naming the file and the keys).
+    """
+    path = Path(path)
+    weights, card_path = path.with_suffix(".safetensors"), path.with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{card_path}: cannot read model card: {err}") from err
+    try:
+        data = weights.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"{weights}: cannot read weights: {err}") from err
+    if hashlib.sha256(data).hexdigest() != card.get("sha256"):
+        raise CheckpointError(
+            f"{weights}: sha256 differs from {card_path.name}; "
+            f"the file is corrupted or not the one the card describes"
+        )
+    try:
+        state = load_file(str(weights))
+        model = CurvePFN(ModelConfig(**card["model_config"]), state["bars.borders"])
+    except (SafetensorError, KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{weights}: cannot rebuild the model: {err}") from err
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(
+            f"{weights}: weights do not match the card's config: {err}"
+        ) from err
+    return model.to(device).eval(), card

@@ -1,0 +1,172 @@
+"""The PFN: a transformer over (t, y) points with a bar distribution on top.
+
+No positional encoding: each token is ``enc_t(t / max_steps) + enc_y(y)`` for
+an observed point and ``enc_t(t / max_steps)`` for a query, so the model is
+permutation-equivariant and any set of steps can be observed or asked for.
+Observed points attend to the observed points of their own curve; each query
+attends to them and to itself only, so queries never see each other and every
+query's answer is the posterior predictive given the observed points alone.
+Each curve has its own number of observed points (``obs_mask``), so cutoffs
+can be mixed inside a training batch and ragged curves batched at inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lcpfn.bars import BarDistribution
+from lcpfn.errors import InputError
+
+__all__ = ["ModelConfig", "CurvePFN"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Size of a CurvePFN. ``d_ff`` defaults to ``2 * d_model`` as in LC-PFN."""
+
+    n_layers: int = 6
+    n_heads: int = 4
+    d_model: int = 256
+    d_ff: int | None = None
+    n_bars: int = 1000
+    max_steps: int = 100  # length of the training curves; t is encoded as t / max_steps
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("n_layers", "n_heads", "d_model", "n_bars", "max_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise InputError(f"{name} must be a positive integer; got {value!r}")
+        if self.d_model % self.n_heads:
+            raise InputError(
+                f"d_model % n_heads != 0: {self.d_model=}, {self.n_heads=}"
+            )
+        if self.n_bars < 3:
+            raise InputError(f"n_bars must be >= 3; got {self.n_bars}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"dropout must lie in [0, 1); got {self.dropout}")
+
+    @property
+    def ff_width(self) -> int:
+        return self.d_ff if self.d_ff is not None else 2 * self.d_model
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block with PyTorch's fused attention."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.n_heads = cfg.n_heads
+        self.dropout = cfg.dropout
+        self.norm1 = nn.LayerNorm(cfg.d_model)
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.norm2 = nn.LayerNorm(cfg.d_model)
+        self.ff = nn.Sequential(
+            nn.Linear(cfg.d_model, cfg.ff_width),
+            nn.GELU(),
+            nn.Linear(cfg.ff_width, cfg.d_model),
+        )
+
+    def forward(self, h: Tensor, mask: Tensor) -> Tensor:
+        """Shapes: h (B, L, D), mask (B, 1, L, L) bool -> (B, L, D)."""
+        B, L, D = h.shape
+        q, k, v = (
+            self.qkv(self.norm1(h))
+            .view(B, L, 3, self.n_heads, D // self.n_heads)
+            .unbind(2)
+        )
+        a = F.scaled_dot_product_attention(
+            q.transpose(1, 2),
+            k.transpose(1, 2),
+            v.transpose(1, 2),  # (B, H, L, Dh)
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+        )
+        h = h + self.proj(a.transpose(1, 2).reshape(B, L, D))
+        return h + self.ff(self.norm2(h))
+
+
+class CurvePFN(nn.Module):
+    """Transformer PFN mapping observed points and query steps to bar logits."""
+
+    def __init__(self, config: ModelConfig, borders: Tensor) -> None:
+        super().__init__()
+        if borders.shape != (config.n_bars + 1,):
+            raise InputError(
+                f"borders must have n_bars + 1 = {config.n_bars + 1} entries; "
+                f"got {tuple(borders.shape)}"
+            )
+        self.config = config
+        self.enc_t = nn.Linear(1, config.d_model)
+        self.enc_y = nn.Linear(1, config.d_model)
+        self.blocks = nn.ModuleList(_Block(config) for _ in range(config.n_layers))
+        self.norm = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, config.n_bars)
+        self.bars = BarDistribution(borders)
+
+    def forward(
+        self, t_obs: Tensor, y_obs: Tensor, obs_mask: Tensor, t_query: Tensor
+    ) -> Tensor:
+        """Bar logits for every query step.
+
+        Shapes:
+            t_obs, y_obs: (B, T) float; obs_mask: (B, T) bool, False = padding
+            (its y_obs entry is ignored, and may be anything finite);
+            t_query: (B, Q)  ->  logits (B, Q, K)
+        """
+        B, T = t_obs.shape
+        Q = t_query.shape[1]
+        scale = 1.0 / self.config.max_steps
+        obs = self.enc_t(t_obs.unsqueeze(-1) * scale) + self.enc_y(y_obs.unsqueeze(-1))
+        qry = self.enc_t(t_query.unsqueeze(-1) * scale)
+        h = torch.cat([obs, qry], dim=1)  # (B, T + Q, D)
+        h = self._run_blocks(h, attention_mask(obs_mask, Q))
+        return self.head(self.norm(h[:, T:]))  # (B, Q, K)
+
+    def forward_packed(self, t: Tensor, y: Tensor, n_obs: Tensor) -> Tensor:
+        """Training form: step ``i`` is observed if ``i < n_obs``, else a query.
+
+        Each position is one token, so a batch of cutoffs costs one sequence of
+        length T instead of T observed + T query tokens.
+
+        Shapes:
+            t, y: (B, T); n_obs: (B,) long in 0..T  ->  logits (B, T, K)
+        """
+        B, T = y.shape
+        is_obs = torch.arange(T, device=y.device)[None, :] < n_obs[:, None]  # (B, T)
+        scale = 1.0 / self.config.max_steps
+        h = self.enc_t(t.unsqueeze(-1) * scale) + self.enc_y(
+            y.unsqueeze(-1)
+        ) * is_obs.unsqueeze(-1)
+        eye = torch.eye(T, dtype=torch.bool, device=y.device)
+        mask = (is_obs[:, None, :] | eye[None]).unsqueeze(1)  # (B, 1, T, T)
+        return self.head(self.norm(self._run_blocks(h, mask)))
+
+    def _run_blocks(self, h: Tensor, mask: Tensor) -> Tensor:
+        for block in self.blocks:
+            h = block(h, mask)
+        return h
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def attention_mask(obs_mask: Tensor, n_query: int) -> Tensor:
+    """Who may attend to whom in a sequence of T observed then Q query tokens.
+
+    Every token sees the real observed points; a query also sees itself (so a
+    curve with no observed point still gets the prior predictive).
+
+    Shapes:
+        obs_mask (B, T) bool  ->  (B, 1, T + Q, T + Q) bool
+    """
+    B, T = obs_mask.shape
+    L = T + n_query
+    keys = torch.cat([obs_mask, obs_mask.new_zeros(B, n_query)], dim=1)  # (B, L)
+    eye = torch.eye(L, dtype=torch.bool, device=obs_mask.device)
+    return (keys[:, None, :] | eye[None]).unsqueeze(1)

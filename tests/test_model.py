@@ -1,0 +1,91 @@
+"""CurvePFN: shapes, masking, and the packed training form equal to inference."""
+
+import pytest
+import torch
+
+from lcpfn.errors import InputError
+from lcpfn.model import CurvePFN, ModelConfig
+
+CFG = ModelConfig(n_layers=2, n_heads=2, d_model=32, n_bars=20, max_steps=100)
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return CurvePFN(CFG, torch.linspace(0, 1, 21)).eval()
+
+
+def test_shapes(model):
+    B, T, Q = 3, 7, 5
+    logits = model(
+        torch.rand(B, T) * 100,
+        torch.rand(B, T),
+        torch.ones(B, T, dtype=torch.bool),
+        torch.rand(B, Q) * 100,
+    )
+    assert logits.shape == (B, Q, 20) and torch.isfinite(logits).all()
+
+
+def test_queries_do_not_see_each_other(model):
+    t_obs, y_obs = torch.arange(1.0, 11)[None], torch.rand(1, 10)
+    mask = torch.ones(1, 10, dtype=torch.bool)
+    a = model(t_obs, y_obs, mask, torch.tensor([[20.0, 50.0, 90.0]]))
+    b = model(t_obs, y_obs, mask, torch.tensor([[50.0]]))
+    torch.testing.assert_close(a[:, 1], b[:, 0], atol=1e-5, rtol=1e-5)
+
+
+def test_padding_is_ignored(model):
+    t_obs, y_obs = torch.arange(1.0, 11)[None], torch.rand(1, 10)
+    t_q = torch.tensor([[30.0, 60.0]])
+    full = model(t_obs[:, :6], y_obs[:, :6], torch.ones(1, 6, dtype=torch.bool), t_q)
+    mask = torch.arange(10)[None] < 6
+    padded = model(t_obs, y_obs.masked_fill(~mask, 123.0), mask, t_q)
+    torch.testing.assert_close(full, padded, atol=1e-5, rtol=1e-5)
+
+
+def test_observation_order_does_not_matter(model):
+    t_obs, y_obs = torch.arange(1.0, 9)[None], torch.rand(1, 8)
+    mask = torch.ones(1, 8, dtype=torch.bool)
+    perm = torch.randperm(8, generator=torch.Generator().manual_seed(0))
+    t_q = torch.tensor([[40.0]])
+    torch.testing.assert_close(
+        model(t_obs, y_obs, mask, t_q),
+        model(t_obs[:, perm], y_obs[:, perm], mask, t_q),
+        atol=1e-5,
+        rtol=1e-5,
+    )
+
+
+def test_packed_form_equals_inference_form(model):
+    B, T = 4, 30
+    t = torch.arange(1.0, T + 1).expand(B, T)
+    y = torch.rand(B, T, generator=torch.Generator().manual_seed(1))
+    n_obs = torch.tensor([0, 1, 12, 29])
+    packed = model.forward_packed(t, y, n_obs)  # (B, T, K)
+    for b in range(B):
+        k = int(n_obs[b])
+        ref = model(
+            t[b : b + 1, :k],
+            y[b : b + 1, :k],
+            torch.ones(1, k, dtype=torch.bool),
+            t[b : b + 1, k:],
+        )
+        torch.testing.assert_close(packed[b : b + 1, k:], ref, atol=1e-5, rtol=1e-5)
+
+
+def test_config_validation():
+    with pytest.raises(InputError, match="d_model % n_heads"):
+        ModelConfig(d_model=30, n_heads=4)
+    with pytest.raises(InputError, match="n_layers must be a positive integer"):
+        ModelConfig(n_layers=0)
+    with pytest.raises(InputError, match="borders must have n_bars"):
+        CurvePFN(CFG, torch.linspace(0, 1, 10))
+
+
+def test_paper_size_parameter_count():
+    # LC-PFN's largest model: d 512, 12 layers, 1000 bars: about 26.8M parameters
+    big = CurvePFN(
+        ModelConfig(n_layers=12, d_model=512, n_heads=4, d_ff=1024),
+        torch.linspace(0, 1, 1001),
+    )
+    assert 25e6 < big.n_parameters() < 28e6
