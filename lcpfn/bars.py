@@ -187,7 +187,6 @@ class BarDistribution(nn.Module):
         centers = (b[1:] + b[:-1]) / 2
         s_left, s_right = self._tail_scales()
         half_normal_mean = math.sqrt(2 / math.pi)
-        centers = centers.clone()
         centers[0] = b[1] - s_left * half_normal_mean
         centers[-1] = b[-2] + s_right * half_normal_mean
         return centers

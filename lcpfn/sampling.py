@@ -62,17 +62,6 @@ class CurveBatch:
     def acceptance_rate(self) -> float:
         return self.y.shape[0] / self.n_proposed
 
-    def to(self, device: torch.device | str) -> CurveBatch:
-        return CurveBatch(
-            t=self.t.to(device),
-            y=self.y.to(device),
-            y_clean=self.y_clean.to(device),
-            weights=self.weights.to(device),
-            params={k: v.to(device) for k, v in self.params.items()},
-            log_sigma=self.log_sigma.to(device),
-            n_proposed=self.n_proposed,
-        )
-
 
 def sample_curves(
     prior: CurvePrior,
