@@ -133,6 +133,9 @@ def train(
     mc, tc = model_config or ModelConfig(), train_config or TrainConfig()
     device = torch.device(device)
     rank, world = _init_distributed(device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
     total_steps = math.ceil(tc.n_curves / (tc.batch_size * world))
     start = time.perf_counter()
 
@@ -168,7 +171,9 @@ def train(
 
     net: torch.nn.Module = _PackedForward(model)
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(net)
+        net = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[device] if device.type == "cuda" else None
+        )
     forward = torch.compile(net) if tc.compile else net
 
     log_file = None
@@ -216,8 +221,8 @@ def train(
             if callback:
                 callback(step, metrics)
         bar.update(1)
-        out_of_time = (
-            time_limit is not None and time.perf_counter() - start > time_limit
+        out_of_time = time_limit is not None and _all_agree_out_of_time(
+            time.perf_counter() - start > time_limit, world, device
         )
         if (
             tc.checkpoint_dir
@@ -323,6 +328,15 @@ def _check_same_run(
         raise InputError(
             f"checkpoint in {tc.checkpoint_dir} used train_config {old}, not {same}"
         )
+
+
+def _all_agree_out_of_time(mine: bool, world: int, device: torch.device) -> bool:
+    """Rank 0's clock decides, so that all ranks stop after the same step."""
+    if world == 1:
+        return mine
+    flag = torch.tensor([float(mine)], device=device)
+    dist.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 def _init_distributed(device: torch.device) -> tuple[int, int]:
