@@ -163,7 +163,8 @@ def _markdown(record: dict) -> str:
         lines.append(
             f"| {r['size']} | {r['n_parameters'] / 1e6:.2f}M | {r['batch_size']} "
             f"| {r['curves_per_s']:,.0f} | {r['gflop_per_curve']:.2f} "
-            f"| {r['achieved_tflop_s']:.3f} | {frac} | {r['hours_for_10M_curves']:,.1f} |"
+            f"| {r['achieved_tflop_s']:.3f} | {frac} "
+            f"| {r['hours_for_10M_curves']:,.1f} |"
         )
     lines += [
         "",
