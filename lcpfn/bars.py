@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -180,6 +181,26 @@ class BarDistribution(nn.Module):
         """Expected value. Shapes: logits (..., K) -> (...)."""
         p = torch.softmax(logits.float(), dim=-1)
         return p @ self.bar_means()
+
+    def bar_nodes(self, n_nodes: int = 16) -> tuple[Tensor, Tensor]:
+        """Gauss-Legendre nodes within each bar, for E[g(Y)] of any smooth g.
+
+        Node j of bar k is the bar's own quantile at level u_j, so
+        ``E[g(Y) | bar k] ~= sum_j weights[j] * g(nodes[k, j])`` (uniform inner
+        bars; the tails by the same rule in probability space).
+
+        Shapes:
+            returns nodes (K, n_nodes) float64, weights (n_nodes,) float64 summing to 1
+        """
+        x, w = np.polynomial.legendre.leggauss(n_nodes)
+        u = torch.as_tensor((x + 1) / 2, device=self.borders.device)  # (m,) in (0, 1)
+        weights = torch.as_tensor(w / 2, device=self.borders.device)
+        b, width = self.borders.double(), self._widths().double()
+        nodes = b[:-1, None] + width[:, None] * u[None, :]  # (K, m)
+        s_left, s_right = (s.double() for s in self._tail_scales())
+        nodes[0] = b[1] + s_left * torch.special.ndtri(u / 2)
+        nodes[-1] = b[-2] - s_right * torch.special.ndtri((1 - u) / 2)
+        return nodes, weights
 
     def bar_means(self) -> Tensor:
         """Mean of each bar's own distribution. Shapes: returns (K,)."""

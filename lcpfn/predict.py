@@ -1,0 +1,403 @@
+"""Public inference: ``lcpfn.load()`` gives an Extrapolator, ``predict`` a Prediction.
+
+How t is read. The model was trained on curves of ``max_steps`` steps
+(t = 1..max_steps, 100 for the shipped models). The user's t may be any
+increasing positive values (epochs, optimizer steps, fractions of training),
+and ``horizon`` is the planned total length in the same units (default:
+``max_steps``). Every t is mapped linearly onto the model's scale,
+``t * max_steps / horizon``, so a run planned for 300 epochs is seen as a
+100-step curve whose step 1 is epoch 3. A t beyond ``horizon`` is an error.
+A curve with more than ``max_steps`` observed points is thinned to
+``max_steps`` points evenly spread over its observed points (keeping the
+last), since the network never saw more during training; thinning keeps the
+prior's noise model intact where averaging would not.
+
+NaN policy: in ``y_obs`` a NaN marks a step that was not observed (ragged
+batches); every curve needs at least one observed value. Infinite values are
+errors. Outputs never contain NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from lcpfn import curve_inputs
+from lcpfn.checkpoint import load_model
+from lcpfn.errors import InputError
+from lcpfn.model import CurvePFN
+from lcpfn.shipped import shipped_dir
+from lcpfn.transforms import Identity, Transform
+
+__all__ = ["Extrapolator", "Prediction", "available_models", "load"]
+
+DEFAULT_BATCH_SIZE = 512  # curves per forward pass: bounds activation memory
+MAX_CACHED_BYTES = 2**30  # logits kept in memory up to this size, else recomputed
+
+
+def available_models() -> list[str]:
+    """Names of the models shipped in ``pretrained/``."""
+    return sorted(p.stem for p in shipped_dir("pretrained").glob("*.safetensors"))
+
+
+def load(name_or_path: str | Path = "default", device: str = "cpu") -> Extrapolator:
+    """Load a shipped model by name, or any exported model by path (no suffix).
+
+    Weights are safetensors; the JSON model card's sha256 is verified. Nothing
+    is downloaded or unpickled.
+
+    Raises:
+        InputError: no shipped model has that name.
+        CheckpointError: a file is missing, corrupted or does not fit its card.
+    """
+    path = Path(name_or_path)
+    if path.parent == Path(".") and not path.suffix and not path.exists():
+        path = shipped_dir("pretrained") / path.name
+        if not path.with_suffix(".safetensors").exists():
+            raise InputError(
+                f"name_or_path {str(name_or_path)!r} is not a shipped model "
+                f"({', '.join(available_models()) or 'none shipped'}) nor a file"
+            )
+    elif path.suffix in (".safetensors", ".json"):
+        path = path.with_suffix("")
+    model, card = load_model(path, device=device)
+    return Extrapolator(model, card)
+
+
+class Extrapolator:
+    """A trained CurvePFN behind a NumPy-in, NumPy-out ``predict``.
+
+    Stateless after construction, so one instance may serve many threads.
+    """
+
+    def __init__(self, model: CurvePFN, card: dict[str, Any] | None = None) -> None:
+        self.model = model.eval()
+        self.card = card or {}
+
+    @property
+    def max_steps(self) -> int:
+        return self.model.config.max_steps
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.bars.borders.device
+
+    def predict(
+        self,
+        y_obs: Any,
+        t_obs: Any = None,
+        t_query: Any = None,
+        *,
+        horizon: float | None = None,
+        transform: Transform | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Prediction:
+        """Posterior predictive of the unobserved part of one curve or a batch.
+
+        Args:
+            y_obs: one curve (T,), a batch (B, T) with NaN where not observed,
+                or a list of 1-D arrays of any lengths; lists, NumPy, torch or
+                pandas (a DataFrame is read row by row: one curve per row).
+            t_obs: steps of ``y_obs``: (T,) for all curves or (B, T) each;
+                default 1..T. Increasing and positive within each curve.
+            t_query: steps to predict: (Q,) for all curves or (B, Q) each;
+                default the steps after the batch's width up to ``horizon``.
+            horizon: planned total length in the units of t (default: the
+                model's ``max_steps``); see the module docstring.
+            transform: maps the metric into the prior's increasing-in-[0, 1]
+                space (``lcpfn.transforms``); default: values used as they are.
+            batch_size: curves per forward pass (memory bound).
+
+        Returns:
+            Prediction; its outputs have shape (Q,) for one curve, (B, Q) for a batch.
+
+        Raises:
+            InputError (a ValueError) or TypeError naming the bad argument.
+        """
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InputError(
+                f"batch_size must be a positive integer; got {batch_size!r}"
+            )
+        transform = Identity() if transform is None else transform
+        if not isinstance(transform, Transform):
+            raise TypeError(
+                f"transform must be an lcpfn.transforms.Transform; got {transform!r}"
+            )
+        y, t, single = curve_inputs.parse_curves(y_obs, t_obs)
+        B, T = y.shape
+        horizon = curve_inputs.parse_horizon(horizon, self.max_steps)
+        q = curve_inputs.parse_queries(t_query, B, T, horizon)
+        curve_inputs.check_steps(t, y, q, horizon)
+        n = transform.n_curves()
+        if n is not None and n != B:
+            raise InputError(
+                f"transform has per-curve parameters for {n} curves; y_obs has {B}"
+            )
+        transform.check(y, "y_obs")
+        z = transform.forward(np.where(np.isnan(y), 0.0, y))
+        scale = self.max_steps / horizon
+        t_model, z_model, mask = curve_inputs.thin(
+            t * scale, z, ~np.isnan(y), self.max_steps
+        )
+        return Prediction(
+            self,
+            observed=(t[0], y[0]) if single else (t, y),
+            t_obs=torch.from_numpy(t_model).float(),
+            y_obs=torch.from_numpy(z_model).float(),
+            obs_mask=torch.from_numpy(mask),
+            t_query=torch.from_numpy(q * scale).float(),
+            steps=q[0] if single else q,
+            transform=transform,
+            single=single,
+            batch_size=batch_size,
+        )
+
+    def logits(
+        self, t_obs: Tensor, y_obs: Tensor, obs_mask: Tensor, t_query: Tensor
+    ) -> Tensor:
+        """The network in model units, without grad, on the model's device.
+
+        Shapes: (B, T), (B, T), (B, T) bool, (B, Q)  ->  (B, Q, K) float32
+        """
+        dev = self.device
+        with torch.inference_mode():
+            return self.model(
+                t_obs.to(dev), y_obs.to(dev), obs_mask.to(dev), t_query.to(dev)
+            ).float()
+
+
+class Prediction:
+    """The posterior predictive distribution at each query step, in metric units.
+
+    All methods return NumPy float64 arrays of shape (Q,) for one curve or
+    (B, Q) for a batch, with a leading axis for several levels or samples.
+    ``steps`` holds the query steps and ``observed`` the (t, y) given, both in
+    the user's units ((Q,), (T,) for one curve; (B, Q), (B, T) for a batch).
+
+    Large batches are evaluated ``batch_size`` curves at a time; their bar
+    logits are kept when they take at most ``MAX_CACHED_BYTES``, otherwise
+    each method recomputes them chunk by chunk, so memory stays bounded.
+    """
+
+    def __init__(
+        self,
+        extrapolator: Extrapolator,
+        *,
+        observed: tuple[np.ndarray, np.ndarray],
+        t_obs: Tensor,
+        y_obs: Tensor,
+        obs_mask: Tensor,
+        t_query: Tensor,
+        steps: np.ndarray,
+        transform: Transform,
+        single: bool,
+        batch_size: int,
+    ) -> None:
+        self._x = extrapolator
+        self._inputs = (t_obs, y_obs, obs_mask, t_query)
+        self.observed = observed
+        self.steps = steps
+        self.transform = transform
+        self._single = single
+        self._batch_size = batch_size
+        B, Q = t_query.shape
+        self._n_curves = B
+        K = extrapolator.model.config.n_bars
+        self._cache: list[Tensor] | None = None
+        if B * Q * K * 4 <= MAX_CACHED_BYTES:
+            self._cache = [logits for _, logits in self._chunks()]
+
+    # ---- the protocol shared with lcpfn.mcmc's posterior -------------------
+
+    def mean(self) -> np.ndarray:
+        """Mean of the back-transformed distribution (not the back-transform of
+        the mean). Shapes: returns (Q,) or (B, Q)."""
+        bars = self._x.model.bars
+        if isinstance(self.transform, Identity):
+            return self._out(self._map(bars.mean))
+
+        def chunk_mean(logits: Tensor, rows: slice) -> np.ndarray:
+            table = _bar_expectations(bars, _rows(self.transform, rows))  # (Bc|1, K)
+            p = torch.softmax(logits.double(), dim=-1).cpu().numpy()  # (Bc, Q, K)
+            return np.einsum("bqk,bk->bq", p, np.broadcast_to(table, p[:, 0].shape))
+
+        return self._out(self._map_rows(chunk_mean))
+
+    def median(self) -> np.ndarray:
+        """Shapes: returns (Q,) or (B, Q)."""
+        return self.quantile(0.5)
+
+    def quantile(self, q: float | Sequence[float]) -> np.ndarray:
+        """Quantiles at levels ``q`` in (0, 1); monotone in q.
+
+        Shapes: scalar q -> (Q,) or (B, Q); L levels -> (L, Q) or (L, B, Q).
+        """
+        levels = np.asarray(q, dtype=np.float64)
+        if levels.ndim > 1 or not np.all((levels > 0) & (levels < 1)):
+            raise InputError(f"q must be levels in (0, 1); got {q!r}")
+        flat = levels.reshape(-1)
+        # a decreasing transform turns the lower quantile into the upper one
+        y_levels = 1.0 - flat if self.transform.minimize else flat
+        bars = self._x.model.bars
+        z = self._map(lambda lg: bars.quantile(lg, y_levels), axis=1)  # (L, B, Q)
+        x = self.transform.inverse(z)
+        out = np.stack([self._out(xi) for xi in x])
+        return out[0] if levels.ndim == 0 else out
+
+    def interval(self, level: float = 0.9) -> np.ndarray:
+        """Central interval holding ``level`` of the mass.
+
+        Shapes: returns (2, Q) or (2, B, Q): lower, upper.
+        """
+        if not 0 < level < 1:
+            raise InputError(f"level must lie in (0, 1); got {level!r}")
+        return self.quantile([(1 - level) / 2, (1 + level) / 2])
+
+    def cdf(self, v: Any) -> np.ndarray:
+        """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
+        x = self._broadcast(v, "v")
+        z = self.transform.forward(x)
+        bars = self._x.model.bars
+        p = self._map_rows(
+            lambda lg, rows: bars.cdf(lg, torch.from_numpy(z[rows]).float())
+        )
+        p = 1.0 - p if self.transform.minimize else p
+        # mass beyond a hard bound sits on the bound (see lcpfn.transforms)
+        lower, upper = (_per_curve_column(b) for b in self.transform.bounds())
+        return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
+
+    def prob_greater(self, v: Any) -> np.ndarray:
+        """P(y > v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
+        return 1.0 - self.cdf(v)
+
+    def log_prob(self, y: Any) -> np.ndarray:
+        """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
+        x = self._broadcast(y, "y")
+        z = self.transform.forward(x)
+        bars = self._x.model.bars
+        lp = self._map_rows(
+            lambda lg, rows: bars.log_prob(lg, torch.from_numpy(z[rows]).float())
+        )
+        return self._out(lp + self.transform.log_slope(x))
+
+    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
+        """Draws from the predictive. Shapes: returns (S, Q) or (S, B, Q)."""
+        if not isinstance(n_samples, int) or n_samples < 1:
+            raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
+        generator = torch.Generator(device=self._x.device).manual_seed(seed)
+        bars = self._x.model.bars
+        z = self._map(lambda lg: bars.sample(lg, n_samples, generator), axis=1)
+        x = self.transform.inverse(z)
+        return np.stack([self._out(xi) for xi in x])
+
+    def plot(self, ax=None, *, curve: int = 0, y_true: Any = None):
+        """Fan chart of one curve; see ``lcpfn.plot``."""
+        from lcpfn.plotting import plot
+
+        return plot(self, ax=ax, curve=curve, y_true=y_true)
+
+    # ---- for experts --------------------------------------------------------
+
+    @property
+    def logits(self) -> Tensor:
+        """Bar logits in model units. Shapes: (B, Q, K) (B = 1 for one curve)."""
+        return torch.cat([lg.cpu() for _, lg in self._all_chunks()])
+
+    # ---- internals -------------------------------------------------------------
+
+    def _chunks(self) -> Iterator[tuple[slice, Tensor]]:
+        t_obs, y_obs, mask, t_query = self._inputs
+        for start in range(0, self._n_curves, self._batch_size):
+            rows = slice(start, min(start + self._batch_size, self._n_curves))
+            width = max(
+                1, int(mask[rows].sum(1).max())
+            )  # observed points are packed left
+            yield (
+                rows,
+                self._x.logits(
+                    t_obs[rows, :width],
+                    y_obs[rows, :width],
+                    mask[rows, :width],
+                    t_query[rows],
+                ),
+            )
+
+    def _all_chunks(self) -> Iterator[tuple[slice, Tensor]]:
+        if self._cache is None:
+            yield from self._chunks()
+            return
+        for i, logits in enumerate(self._cache):
+            start = i * self._batch_size
+            yield slice(start, start + logits.shape[0]), logits
+
+    def _map(self, fn: Callable[[Tensor], Tensor], axis: int = 0) -> np.ndarray:
+        """fn over the logits chunks, joined on the curve axis ``axis``."""
+        return self._map_rows(lambda lg, rows: fn(lg), axis)
+
+    def _map_rows(self, fn: Callable, axis: int = 0) -> np.ndarray:
+        parts = []
+        for rows, logits in self._all_chunks():
+            out = fn(logits, rows)
+            parts.append(out.double().cpu().numpy() if torch.is_tensor(out) else out)
+        return np.concatenate(parts, axis=axis)
+
+    def _broadcast(self, v: Any, name: str) -> np.ndarray:
+        """``v`` (scalar, (Q,), (B, 1) or (B, Q)) as a finite (B, Q) float64 array."""
+        B, Q = self._inputs[3].shape
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+            arr = np.broadcast_to(arr, (Q,) if self._single else (B, Q))
+        except (TypeError, ValueError) as err:
+            raise InputError(
+                f"{name} must broadcast to {(Q,) if self._single else (B, Q)}; "
+                f"got {np.shape(v)}"
+            ) from err
+        if not np.isfinite(arr).all():
+            raise InputError(f"{name} must be finite; got {arr[~np.isfinite(arr)][:3]}")
+        return np.broadcast_to(arr, (B, Q)).copy()
+
+    def _out(self, a: np.ndarray) -> np.ndarray:
+        """(B, Q) -> (Q,) for a one-curve prediction."""
+        return a[0] if self._single else a
+
+
+def _per_curve_column(bound: np.ndarray) -> np.ndarray:
+    """A (B,) bound as (B, 1), to meet (B, Q) arrays; scalars unchanged."""
+    return bound[:, None] if bound.ndim == 1 else bound
+
+
+def _bar_expectations(bars, transform: Transform) -> np.ndarray:
+    """E[inverse(Y) | bar k] for each bar, by Gauss-Legendre within each bar.
+
+    The two tail bars reach infinitely far in y and map onto the metric's
+    steepest part, so they get many more nodes than the uniform inner bars.
+
+    Shapes: returns (B, K) for per-curve parameters, else (1, K).
+    """
+    rows = transform.n_curves() or 1
+    nodes, weights = (a.cpu().numpy() for a in bars.bar_nodes(16))  # (K, 16), (16,)
+    tail_nodes, tail_weights = (a.cpu().numpy() for a in bars.bar_nodes(256))
+    K = nodes.shape[0]
+    grid = np.broadcast_to(nodes.reshape(1, -1), (rows, nodes.size))
+    table = transform.inverse(grid).reshape(rows, K, -1) @ weights  # (rows, K)
+    tails = tail_nodes[[0, -1]].reshape(1, -1)  # (1, 2 * 256)
+    tail_grid = np.broadcast_to(tails, (rows, tails.size))
+    table[:, [0, -1]] = transform.inverse(tail_grid).reshape(rows, 2, -1) @ tail_weights
+    return table
+
+
+def _rows(transform: Transform, rows: slice) -> Transform:
+    """The transform for the curves ``rows`` of a batch (per-curve values sliced)."""
+    if transform.n_curves() is None:
+        return transform
+    sliced = {}
+    for name, value in vars(transform).items():
+        if not name.startswith("_") and np.ndim(value) == 1:
+            sliced[name] = np.asarray(value)[rows]
+    return replace(transform, **sliced)
