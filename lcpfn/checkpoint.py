@@ -22,7 +22,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from lcpfn.errors import CheckpointError
+from lcpfn.errors import CheckpointError, InputError
 from lcpfn.model import CurvePFN, ModelConfig
 
 __all__ = ["save_checkpoint", "load_checkpoint", "export_model", "load_model"]
@@ -70,13 +70,29 @@ def load_checkpoint(folder: str | Path) -> dict[str, Any] | None:
 
 
 def export_model(
-    model: CurvePFN, card: dict[str, Any], path: str | Path
+    model: CurvePFN,
+    card: dict[str, Any],
+    path: str | Path,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[Path, Path]:
-    """Write ``path.safetensors`` and ``path.json``; the card gets size and sha256."""
+    """Write ``path.safetensors`` and ``path.json``; the card gets size and sha256.
+
+    ``dtype`` (float32, float16 or bfloat16) is the storage type of the weights;
+    the bar borders stay float32, since their spacing is finer than float16's
+    resolution. Loading casts everything back to float32.
+    """
+    if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise InputError(f"dtype must be float32, float16 or bfloat16; got {dtype}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     weights = path.with_suffix(".safetensors")
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    state = {
+        k: v.detach()
+        .to(torch.float32 if k == "bars.borders" else dtype)
+        .contiguous()
+        .cpu()
+        for k, v in model.state_dict().items()
+    }
     save_file(
         state,
         str(weights),
@@ -87,6 +103,7 @@ def export_model(
         **card,
         "format_version": FORMAT_VERSION,
         "weights_file": weights.name,
+        "weights_dtype": str(dtype).removeprefix("torch."),
         "weights_bytes": weights.stat().st_size,
         "sha256": digest,
     }

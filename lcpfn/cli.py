@@ -1,4 +1,4 @@
-"""The ``lcpfn`` command line: ``lcpfn sample ...``, ``lcpfn train ...``."""
+"""The ``lcpfn`` command line: ``lcpfn predict|sample|train ...``."""
 
 from __future__ import annotations
 
@@ -46,10 +46,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--time-limit", type=float, help="seconds, then checkpoint and stop"
     )
     fit.add_argument("--out", required=True, help="export path (without suffix)")
+    _add_predict_parser(commands)
+    export = commands.add_parser(
+        "export", help="re-export a model compactly, with benchmark figures in its card"
+    )
+    export.add_argument("source", help="exported model path (without suffix)")
+    export.add_argument("out", help="new path (without suffix)")
+    export.add_argument(
+        "--dtype", choices=("float32", "float16", "bfloat16"), default="float16"
+    )
+    export.add_argument(
+        "--name", help="model name for the card (default: the out file's stem)"
+    )
+    export.add_argument(
+        "--results",
+        nargs="*",
+        default=[],
+        help="benchmark JSON files whose 'summary' goes into the card",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
             return _train(args)
+        if args.command == "predict":
+            return _predict(args)
+        if args.command == "export":
+            return _export(args)
         return _sample(args)
     except (LcpfnError, TypeError) as err:
         print(f"lcpfn: error: {err}", file=sys.stderr)
@@ -90,6 +112,146 @@ def _read_json(path: str | None) -> dict:
         return json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise InputError(f"{path}: cannot read a JSON config: {err}") from err
+
+
+METRICS = ("raw", "accuracy", "accuracy-percent", "error", "error-percent", "loss")
+
+
+def _add_predict_parser(commands) -> None:
+    p = commands.add_parser(
+        "predict",
+        help="forecast the rest of a curve: quantile table, optional plot",
+        description="Forecast the rest of a learning curve with a shipped or "
+        "exported model. Values in order of t = 1, 2, ... unless --t / --t-column.",
+    )
+    p.add_argument("values", nargs="*", type=float, help="observed values, in order")
+    p.add_argument("--csv", help="read the curve from this CSV file")
+    p.add_argument("--column", help="CSV column of the values (default: the last)")
+    p.add_argument("--t-column", help="CSV column of the steps (default: 1, 2, ...)")
+    p.add_argument("--t", help="comma-separated steps of the values")
+    p.add_argument("--horizon", type=float, help="planned total length, units of t")
+    p.add_argument(
+        "--metric",
+        choices=METRICS,
+        default="raw",
+        help="how to map the values onto the prior (default: as they are)",
+    )
+    p.add_argument(
+        "--initial-loss",
+        type=float,
+        help="loss before training, for --metric loss "
+        "(default: the first observed value)",
+    )
+    p.add_argument("--quantiles", default="0.05,0.25,0.5,0.75,0.95")
+    p.add_argument("--rows", type=int, default=12, help="table rows (default 12)")
+    p.add_argument("--model", default="default", help="shipped name or path")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--plot", help="write the fan chart to this PNG")  # fmt: skip
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from lcpfn import transforms
+    from lcpfn.predict import load
+
+    t, y = _read_curve(args)
+    metric = {
+        "raw": lambda: None,
+        "accuracy": transforms.accuracy,
+        "accuracy-percent": lambda: transforms.accuracy(percent=True),
+        "error": transforms.error_rate,
+        "error-percent": lambda: transforms.error_rate(percent=True),
+        "loss": lambda: transforms.loss_curve(
+            args.initial_loss if args.initial_loss is not None else y[0]
+        ),
+    }[args.metric]()
+    levels = [float(q) for q in args.quantiles.split(",")]
+    model = load(args.model, device=args.device)
+    pred = model.predict(y, t_obs=t, horizon=args.horizon, transform=metric)
+    q, mean = pred.quantile(levels), pred.mean()
+    print(
+        f"model {args.model!r} ({model.card.get('n_parameters', '?')} parameters); "
+        f"{len(y)} observed values, forecast for t = {pred.steps[0]:g}.."
+        f"{pred.steps[-1]:g}"
+    )
+    rows = np.unique(np.linspace(0, len(pred.steps) - 1, args.rows).round().astype(int))
+    print("     t      mean  " + "  ".join(f"q{q * 100:05.2f}".rstrip("0").rstrip(".")
+                                         .ljust(8) for q in levels))  # fmt: skip
+    for i in rows:
+        cells = "  ".join(f"{v:<8.4g}" for v in q[:, i])
+        print(f"{pred.steps[i]:6g}  {mean[i]:<8.4g}  {cells}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = pred.plot(title=f"lcpfn forecast ({args.model})")
+        ax.figure.tight_layout()
+        ax.figure.savefig(args.plot, dpi=120)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from lcpfn.checkpoint import export_model, load_model
+
+    model, card = load_model(args.source)
+    for key in ("sha256", "weights_bytes", "weights_file", "weights_dtype"):
+        card.pop(key, None)
+    card["name"] = args.name or Path(args.out).name
+    card["exported_from"] = str(args.source)
+    for path in args.results:
+        record = _read_json(path)
+        if "summary" not in record:
+            raise InputError(f"{path}: no 'summary' to put into the card")
+        card.setdefault("benchmarks", {})[Path(path).stem] = record["summary"]
+    weights, card_path = export_model(
+        model, card, args.out, dtype=getattr(torch, args.dtype)
+    )
+    print(f"wrote {weights} ({weights.stat().st_size:,} bytes) and {card_path}")
+    return 0
+
+
+def _read_curve(args: argparse.Namespace) -> tuple[np.ndarray | None, np.ndarray]:
+    """(t or None, y) from the positional values or a CSV column."""
+    if args.csv and args.values:
+        raise InputError("give either values or --csv, not both")
+    if args.csv:
+        import csv
+
+        try:
+            with open(args.csv, newline="") as f:
+                table = list(csv.DictReader(f))
+        except OSError as err:
+            raise InputError(f"--csv {args.csv}: cannot read: {err}") from err
+        if not table:
+            raise InputError(f"--csv {args.csv}: no rows")
+        column = args.column or list(table[0])[-1]
+        y = _column(table, column, args.csv)
+        t = _column(table, args.t_column, args.csv) if args.t_column else None
+        return t, y
+    if not args.values:
+        raise InputError("give the observed values, or --csv FILE")
+    t = None
+    if args.t:
+        try:
+            t = np.array([float(v) for v in args.t.split(",")])
+        except ValueError as err:
+            raise InputError(
+                f"--t must be comma-separated numbers; got {args.t!r}"
+            ) from err
+    return t, np.array(args.values)
+
+
+def _column(table: list[dict], name: str, path: str) -> np.ndarray:
+    if name not in table[0]:
+        raise InputError(f"--csv {path}: no column {name!r}; columns: {list(table[0])}")
+    try:
+        return np.array(
+            [float(row[name]) if row[name] != "" else np.nan for row in table]
+        )
+    except ValueError as err:
+        raise InputError(
+            f"--csv {path}: column {name!r} is not numeric: {err}"
+        ) from err
 
 
 def _sample(args: argparse.Namespace) -> int:

@@ -100,13 +100,22 @@ def parse_horizon(horizon: Any, max_steps: int) -> float:
     return value
 
 
-def parse_queries(t_query: Any, B: int, T: int, horizon: float) -> np.ndarray:
-    """(B, Q) query steps in user units."""
+def parse_queries(t_query: Any, B: int, last: float, horizon: float) -> np.ndarray:
+    """(B, Q) query steps in user units.
+
+    The default is every whole step after ``last`` up to ``horizon``: ``last``
+    is the batch's width T when t is the default 1..T, else the largest t given.
+    """
     if t_query is None:
-        q = np.arange(T + 1.0, math.floor(horizon) + 1.0)
+        if last > horizon:
+            raise InputError(
+                f"t_obs reaches {last:g}, beyond horizon={horizon:g}; pass "
+                f"horizon= the planned total length of the run (in the units of t)"
+            )
+        q = np.arange(math.floor(last) + 1.0, math.floor(horizon) + 1.0)
         if q.size == 0:
             raise InputError(
-                f"no steps left to predict after the {T} given (horizon={horizon:g}); "
+                f"no steps left to predict after t = {last:g} (horizon={horizon:g}); "
                 f"pass t_query, or horizon= the planned total length"
             )
         return np.broadcast_to(q, (B, q.size)).copy()

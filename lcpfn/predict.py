@@ -132,7 +132,10 @@ class Extrapolator:
         y, t, single = curve_inputs.parse_curves(y_obs, t_obs)
         B, T = y.shape
         horizon = curve_inputs.parse_horizon(horizon, self.max_steps)
-        q = curve_inputs.parse_queries(t_query, B, T, horizon)
+        last = (
+            T if t_obs is None else float(np.nanmax(np.where(np.isnan(y), np.nan, t)))
+        )
+        q = curve_inputs.parse_queries(t_query, B, last, horizon)
         curve_inputs.check_steps(t, y, q, horizon)
         n = transform.n_curves()
         if n is not None and n != B:
@@ -296,11 +299,13 @@ class Prediction:
         x = self.transform.inverse(z)
         return np.stack([self._out(xi) for xi in x])
 
-    def plot(self, ax=None, *, curve: int = 0, y_true: Any = None):
+    def plot(
+        self, ax=None, *, curve: int = 0, y_true: Any = None, title: str | None = None
+    ):
         """Fan chart of one curve; see ``lcpfn.plot``."""
         from lcpfn.plotting import plot
 
-        return plot(self, ax=ax, curve=curve, y_true=y_true)
+        return plot(self, ax=ax, curve=curve, y_true=y_true, title=title)
 
     # ---- for experts --------------------------------------------------------
 

@@ -1,0 +1,168 @@
+"""Inference latency and throughput of a model, and predict()'s overhead.
+
+Usage:
+    python benchmarks/inference_latency.py [--model default] [--device cpu]
+
+Measures, in one run:
+
+1. one curve (10 observed, 90 queries): median wall time over ``--repeats`` of
+   (a) ``model.predict(y).quantile([0.05, 0.5, 0.95])`` end to end and
+   (b) the network's forward pass alone; the same for a network of the LC-PFN
+   paper's largest size (d_model 512, 12 layers, random weights: the cost, not
+   the accuracy) as the baseline the ratio is taken against;
+2. a batch of 1,000 ragged curves (5..90 observed, NaN-padded, 90 queries
+   each): ``predict()`` (parsing, checks, packing, forward in chunks, logits
+   kept) against the bare forward pass on the same, already packed tensors;
+   the issue's goal is a ratio <= 1.2; and batched curves/s.
+
+Threads: torch's default (all cores). Writes
+benchmarks/results/inference_latency_<model>_<device>.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import lcpfn
+from lcpfn.model import CurvePFN, ModelConfig
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
+
+PAPER_SIZE = ModelConfig(d_model=512, n_layers=12, n_heads=4, d_ff=1024)
+
+
+def _median_seconds(fn, repeats: int, device: str) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _one_curve_tensors(device: str):
+    t_obs = torch.arange(1.0, 11.0, device=device)[None]
+    y_obs = torch.linspace(0.3, 0.6, 10, device=device)[None]
+    mask = torch.ones(1, 10, dtype=torch.bool, device=device)
+    t_query = torch.arange(11.0, 101.0, device=device)[None]
+    return t_obs, y_obs, mask, t_query
+
+
+def _forward(model: CurvePFN, inputs) -> None:
+    with torch.inference_mode():
+        model(*inputs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+    dev = args.device
+
+    model = lcpfn.load(args.model, device=dev)
+    curve = np.linspace(0.3, 0.6, 10)
+    one = _one_curve_tensors(dev)
+    end_to_end = _median_seconds(
+        lambda: model.predict(curve).quantile([0.05, 0.5, 0.95]), args.repeats, dev
+    )
+    network = _median_seconds(lambda: _forward(model.model, one), args.repeats, dev)
+    torch.manual_seed(0)
+    paper = CurvePFN(PAPER_SIZE, model.model.bars.borders.cpu()).to(dev).eval()
+    paper_network = _median_seconds(
+        lambda: _forward(paper, one), max(10, args.repeats // 10), dev
+    )
+
+    rng = np.random.default_rng(0)
+    y = np.sort(rng.uniform(0.1, 0.9, (args.batch, 10)), axis=1)
+    y = np.concatenate([y, np.tile(y[:, -1:], (1, 80))], axis=1)  # (B, 90)
+    y += rng.normal(0, 0.01, y.shape)
+    n_obs = rng.integers(5, 91, args.batch)
+    y[np.arange(90)[None, :] >= n_obs[:, None]] = np.nan
+    t_query = np.arange(11.0, 101.0)
+    pred = model.predict(y, t_query=t_query)
+    packed = tuple(x.to(dev) for x in pred._inputs)
+    batch_predict = _median_seconds(
+        lambda: model.predict(y, t_query=t_query), max(3, args.repeats // 40), dev
+    )
+    batch_network = _median_seconds(
+        lambda: _forward(model.model, packed), max(3, args.repeats // 40), dev
+    )
+
+    record = {
+        "machine": describe_machine(),
+        "command": "python benchmarks/inference_latency.py " + " ".join(sys.argv[1:]),
+        "model": args.model,
+        "model_sha256": model.card.get("sha256"),
+        "n_parameters": model.model.n_parameters(),
+        "paper_size_parameters": paper.n_parameters(),
+        "device": dev,
+        "summary": {
+            "one_curve_ms": end_to_end * 1e3,
+            "one_curve_network_ms": network * 1e3,
+            "paper_size_network_ms": paper_network * 1e3,
+            "speedup_vs_paper_size": paper_network / end_to_end,
+            "batch_curves": args.batch,
+            "batch_predict_s": batch_predict,
+            "batch_network_s": batch_network,
+            "predict_overhead_ratio": batch_predict / batch_network,
+            "batch_curves_per_s": args.batch / batch_predict,
+        },
+    }
+    print(json.dumps(record["summary"], indent=2))
+    stem = RESULTS / f"inference_latency_{Path(args.model).name}_{dev}"
+    RESULTS.mkdir(exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(_markdown(record))
+    print(f"wrote {stem}.md")
+
+
+def _markdown(r: dict) -> str:
+    s, m = r["summary"], r["machine"]
+    return "\n".join(
+        [
+            f"# Inference latency: model `{r['model']}` on {r['device']}",
+            "",
+            f"Machine: {m['gpu'] or m['cpu']} ({m['cpu_count']} cores, "
+            f"{m['torch_threads']} torch threads), torch {m['torch']}, git "
+            f"{m['git_revision']}. Model: {r['n_parameters']:,} parameters.",
+            "",
+            f"Command: `{r['command']}`",
+            "",
+            "| measurement | value |",
+            "|---|---:|",
+            f"| one curve (10 observed, 90 queries), predict + 3 quantiles, median "
+            f"| {s['one_curve_ms']:.2f} ms |",
+            f"| one curve, network forward only | {s['one_curve_network_ms']:.2f} ms |",
+            f"| one curve, paper-size network ({r['paper_size_parameters']:,} "
+            f"parameters) forward only | {s['paper_size_network_ms']:.2f} ms |",
+            f"| speed-up of predict over the paper-size forward "
+            f"| {s['speedup_vs_paper_size']:.1f}x |",
+            f"| {s['batch_curves']:,} ragged curves: predict() | "
+            f"{s['batch_predict_s']:.3f} s |",
+            f"| {s['batch_curves']:,} ragged curves: network forward only | "
+            f"{s['batch_network_s']:.3f} s |",
+            f"| predict() / forward (goal <= 1.2) | {s['predict_overhead_ratio']:.2f} |",
+            f"| batched throughput | {s['batch_curves_per_s']:,.0f} curves/s |",
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,451 @@
+"""Simple extrapolation baselines behind the protocol of ``lcpfn.Prediction``.
+
+Two methods, each a small frozen config with the ``predict`` signature of
+``Extrapolator.predict``, so a benchmark calls the PFN and the baselines alike:
+
+- ``LastValue``: the last observed value, with the prediction intervals of
+  the naive forecast (a random walk without drift).
+- ``ParametricFit``: a least-squares fit of one curve family (pow3, pow4 or
+  MMF from ``lcpfn.curves``), with the prediction intervals of nonlinear
+  regression.
+
+Both work in the prior's space: z = transform.forward(y), increasing and
+mostly in [0, 1], where the predictive is Gaussian, N(loc, scale^2) at each
+query step. ``GaussianPrediction`` maps it into the metric's units as
+``Prediction`` does: quantiles through ``inverse`` (which puts the mass beyond
+a hard bound onto the bound), ``cdf`` through ``forward`` (flipped for a metric
+to minimize), ``mean`` by Gauss-Hermite integration of ``inverse`` (not the
+inverse of the mean), ``log_prob`` plus the transform's ``log_slope``.
+
+Fitting is a loop over curves, one ``scipy.optimize.least_squares`` call each:
+the fits are independent small problems that scipy solves one at a time. All
+else is vectorized over curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special
+
+from lcpfn import curve_inputs
+from lcpfn.curves import FAMILIES
+from lcpfn.errors import InputError
+from lcpfn.transforms import Identity, Transform
+
+__all__ = ["FIT_FAMILIES", "GaussianPrediction", "LastValue", "ParametricFit"]
+
+DEFAULT_HORIZON = 100.0  # the LC-PFN grid, as Extrapolator's default horizon
+MIN_SCALE = 0.01  # predictive std floor in prior units (the prior's noise ~ 0.02)
+MAX_SCALE = 1.0  # predictive std cap: wider than the prior's range says nothing more
+N_HERMITE = 64  # Gauss-Hermite nodes for means in metric units
+
+# bounds (lower, upper) per parameter, in prior units; the asymptotes stay near
+# [0, 1] so that extrapolations do too, rates and exponents stay positive
+FIT_FAMILIES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "pow3": ((-1.0, -np.inf, 1e-3), (2.0, np.inf, 10.0)),  # c, a, alpha
+    "pow4": ((-1.0, 1e-8, 0.0, 1e-3), (2.0, np.inf, np.inf, 10.0)),  # c, a, b, alpha
+    "mmf": ((-1.0, -10.0, 1e-6, 1e-2), (2.0, 10.0, 1e3, 10.0)),  # alpha, beta, k, d
+}
+
+
+class GaussianPrediction:
+    """A Gaussian predictive in the prior's space, read out in metric units.
+
+    Same methods and attributes as ``lcpfn.Prediction``: outputs are NumPy
+    float64 of shape (Q,) for one curve or (B, Q) for a batch, with a leading
+    axis for several levels or samples.
+
+    Attributes:
+        loc, scale: the predictive's mean and std in prior units. (B, Q).
+        steps: the query steps, (Q,) or (B, Q); ``observed``: the (t, y) given.
+        transform: the map between metric and prior units.
+        status: how each curve's predictive was made: "ok", or why the method
+            fell back to the last value ("too_few_points", "failed"). (B,) str.
+    """
+
+    def __init__(
+        self,
+        loc: np.ndarray,
+        scale: np.ndarray,
+        *,
+        transform: Transform,
+        steps: np.ndarray,
+        observed: tuple[np.ndarray, np.ndarray],
+        single: bool,
+        status: np.ndarray,
+    ) -> None:
+        self.loc = loc
+        self.scale = scale
+        self.transform = transform
+        self.steps = steps
+        self.observed = observed
+        self.status = status
+        self._single = single
+
+    @property
+    def n_fallback(self) -> int:
+        """Curves whose predictive fell back to the last value."""
+        return int((self.status != "ok").sum())
+
+    def mean(self) -> np.ndarray:
+        """Mean in metric units, E[inverse(Z)]. Shapes: returns (Q,) or (B, Q)."""
+        nodes, weights = np.polynomial.hermite.hermgauss(N_HERMITE)
+        total = np.zeros_like(self.loc)
+        for node, weight in zip(nodes, weights, strict=True):
+            z = self.loc + np.sqrt(2.0) * self.scale * node  # (B, Q)
+            total += weight * self.transform.inverse(z)
+        return self._out(total / np.sqrt(np.pi))
+
+    def median(self) -> np.ndarray:
+        """Shapes: returns (Q,) or (B, Q)."""
+        return self.quantile(0.5)
+
+    def quantile(self, q: float | Sequence[float]) -> np.ndarray:
+        """Quantiles at levels ``q`` in (0, 1); monotone in q.
+
+        Shapes: scalar q -> (Q,) or (B, Q); L levels -> (L, Q) or (L, B, Q).
+        """
+        levels = np.asarray(q, dtype=np.float64)
+        if levels.ndim > 1 or not np.all((levels > 0) & (levels < 1)):
+            raise InputError(f"q must be levels in (0, 1); got {q!r}")
+        flat = levels.reshape(-1)
+        # a decreasing transform turns the lower quantile into the upper one
+        z_levels = 1.0 - flat if self.transform.minimize else flat
+        z = self.loc + self.scale * special.ndtri(z_levels)[:, None, None]  # (L, B, Q)
+        out = np.stack([self._out(x) for x in self.transform.inverse(z)])
+        return out[0] if levels.ndim == 0 else out
+
+    def interval(self, level: float = 0.9) -> np.ndarray:
+        """Central interval holding ``level`` of the mass.
+
+        Shapes: returns (2, Q) or (2, B, Q): lower, upper.
+        """
+        if not 0 < level < 1:
+            raise InputError(f"level must lie in (0, 1); got {level!r}")
+        return self.quantile([(1 - level) / 2, (1 + level) / 2])
+
+    def cdf(self, v: Any) -> np.ndarray:
+        """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
+        x = self._broadcast(v, "v")
+        p = special.ndtr((self.transform.forward(x) - self.loc) / self.scale)
+        p = 1.0 - p if self.transform.minimize else p
+        # mass beyond a hard bound sits on the bound (see lcpfn.transforms)
+        lower, upper = (_column(b) for b in self.transform.bounds())
+        return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
+
+    def prob_greater(self, v: Any) -> np.ndarray:
+        """P(y > v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
+        return 1.0 - self.cdf(v)
+
+    def log_prob(self, y: Any) -> np.ndarray:
+        """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
+        x = self._broadcast(y, "y")
+        u = (self.transform.forward(x) - self.loc) / self.scale
+        log_density = -0.5 * u**2 - np.log(self.scale) - 0.5 * np.log(2.0 * np.pi)
+        return self._out(log_density + self.transform.log_slope(x))
+
+    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
+        """Draws from the predictive. Shapes: returns (S, Q) or (S, B, Q)."""
+        if not isinstance(n_samples, int) or n_samples < 1:
+            raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
+        rng = np.random.default_rng(seed)
+        z = self.loc + self.scale * rng.standard_normal((n_samples, *self.loc.shape))
+        return np.stack([self._out(x) for x in self.transform.inverse(z)])
+
+    def plot(
+        self, ax=None, *, curve: int = 0, y_true: Any = None, title: str | None = None
+    ):
+        """Fan chart of one curve; see ``lcpfn.plot``."""
+        from lcpfn.plotting import plot
+
+        return plot(self, ax=ax, curve=curve, y_true=y_true, title=title)
+
+    def _broadcast(self, v: Any, name: str) -> np.ndarray:
+        """``v`` (scalar, (Q,), (B, 1) or (B, Q)) as a finite (B, Q) float64 array."""
+        B, Q = self.loc.shape
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+            arr = np.broadcast_to(arr, (Q,) if self._single else (B, Q))
+        except (TypeError, ValueError) as err:
+            raise InputError(
+                f"{name} must broadcast to {(Q,) if self._single else (B, Q)}; "
+                f"got {np.shape(v)}"
+            ) from err
+        if not np.isfinite(arr).all():
+            raise InputError(f"{name} must be finite; got {arr[~np.isfinite(arr)][:3]}")
+        return np.broadcast_to(arr, (B, Q)).copy()
+
+    def _out(self, a: np.ndarray) -> np.ndarray:
+        """(B, Q) -> (Q,) for a one-curve prediction."""
+        return a[0] if self._single else a
+
+
+@dataclass(frozen=True, kw_only=True)
+class LastValue:
+    """The naive forecast: the last observed value, with random-walk intervals.
+
+    In prior units, the predictive at query step t_q is
+    N(z_last, sigma^2 |t_q - t_last| + min_scale^2): a random walk without
+    drift (the textbook naive forecast's intervals, which widen as the square
+    root of the distance). sigma^2 is estimated from the observed one-step
+    residuals of that forecast, sigma^2 = mean((z_i - z_{i-1})^2 / (t_i -
+    t_{i-1})) (the maximum-likelihood estimate under unequal spacing); it
+    holds the noise and the curve's drift alike. A curve with one observed
+    value has sigma = 0. ``min_scale`` keeps flat curves from getting a point
+    mass. Scales are capped at ``MAX_SCALE``.
+    """
+
+    min_scale: float = MIN_SCALE
+
+    def __post_init__(self) -> None:
+        _check_scale(self.min_scale)
+
+    def predict(
+        self,
+        y_obs: Any,
+        t_obs: Any = None,
+        t_query: Any = None,
+        *,
+        horizon: float | None = None,
+        transform: Transform | None = None,
+    ) -> GaussianPrediction:
+        """Predictive of the unobserved part; arguments as ``Extrapolator.predict``.
+
+        Shapes: y_obs (T,) or (B, T) -> a GaussianPrediction over (Q,) or (B, Q).
+        """
+        inputs = _Inputs.parse(y_obs, t_obs, t_query, horizon, transform)
+        loc, scale = _last_value(inputs.t, inputs.z, inputs.q, self.min_scale)
+        return inputs.prediction(loc, scale, np.full(loc.shape[0], "ok"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParametricFit:
+    """A least-squares fit of one curve family, with regression intervals.
+
+    The family (``FIT_FAMILIES``: "pow3", "pow4", "mmf", formulas in
+    ``lcpfn.curves``) is fitted to the observed (t, z) in prior units by
+    ``scipy.optimize.least_squares`` within the parameter bounds of
+    ``FIT_FAMILIES``. The predictive at a query step is Gaussian around the
+    fitted curve with the nonlinear-regression prediction variance
+    s^2 (1 + g' (J'J)^+ g) + min_scale^2, s^2 = RSS / (n - p), J the
+    Jacobian at the observed steps, g the gradient at the query step: the
+    residual noise plus the parameters' uncertainty, which grows with the
+    distance of the extrapolation. Scales are capped at ``MAX_SCALE``.
+
+    A curve falls back to ``LastValue`` (same ``min_scale``) when it has at
+    most p observed values ("too_few_points": no residual left to estimate
+    the noise) or when the fit raises or gives non-finite values ("failed");
+    ``GaussianPrediction.status`` records which.
+    """
+
+    family: str = "pow3"
+    min_scale: float = MIN_SCALE
+    max_nfev: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.family not in FIT_FAMILIES:
+            raise InputError(
+                f"family must be one of {tuple(FIT_FAMILIES)}; got {self.family!r}"
+            )
+        _check_scale(self.min_scale)
+        if not isinstance(self.max_nfev, int) or self.max_nfev < 1:
+            raise InputError(f"max_nfev must be a positive integer; got {self.max_nfev}")
+
+    def predict(
+        self,
+        y_obs: Any,
+        t_obs: Any = None,
+        t_query: Any = None,
+        *,
+        horizon: float | None = None,
+        transform: Transform | None = None,
+    ) -> GaussianPrediction:
+        """Predictive of the unobserved part; arguments as ``Extrapolator.predict``.
+
+        Shapes: y_obs (T,) or (B, T) -> a GaussianPrediction over (Q,) or (B, Q).
+        """
+        inputs = _Inputs.parse(y_obs, t_obs, t_query, horizon, transform)
+        loc, scale = _last_value(inputs.t, inputs.z, inputs.q, self.min_scale)
+        status = np.full(loc.shape[0], "ok", dtype=object)
+        for i in range(loc.shape[0]):
+            seen = ~np.isnan(inputs.z[i])
+            fit = self._fit(inputs.t[i, seen], inputs.z[i, seen], inputs.q[i])
+            if isinstance(fit, str):
+                status[i] = fit
+            else:
+                loc[i], scale[i] = fit
+        return inputs.prediction(loc, scale, status.astype(str))
+
+    def _fit(
+        self, t: np.ndarray, z: np.ndarray, q: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | str:
+        """Fit one curve: (loc, scale) at ``q``, or the reason to fall back.
+
+        Shapes: t, z (n,), q (Q,) -> (Q,), (Q,).
+        """
+        lower, upper = (np.array(b) for b in FIT_FAMILIES[self.family])
+        n, p = t.size, lower.size
+        if n <= p:
+            return "too_few_points"
+        fn = FAMILIES[self.family].fn
+
+        def curve(params: np.ndarray, at: np.ndarray) -> np.ndarray:
+            return fn(at, *params, xp=np)
+
+        start = np.clip(_start(self.family, t, z), lower + 1e-6, upper - 1e-6)
+        with np.errstate(all="ignore"):
+            try:
+                result = optimize.least_squares(
+                    lambda params: curve(params, t) - z,
+                    start,
+                    bounds=(lower, upper),
+                    max_nfev=self.max_nfev,
+                )
+                loc = curve(result.x, q)
+                grad = _gradient(curve, result.x, q, lower, upper)  # (Q, p)
+                jac = result.jac  # (n, p)
+                s2 = 2.0 * result.cost / (n - p)
+                cov = np.linalg.pinv(jac.T @ jac)
+            except (ValueError, np.linalg.LinAlgError):
+                return "failed"
+            var = s2 * (1.0 + np.einsum("qi,ij,qj->q", grad, cov, grad))
+            scale = np.sqrt(var + self.min_scale**2)
+        if not (np.isfinite(loc).all() and np.isfinite(scale).all()):
+            return "failed"
+        return loc, np.minimum(scale, MAX_SCALE)
+
+
+# ---- internals -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Parsed ``predict`` arguments: t, z (B, T), q (B, Q) and what to echo back."""
+
+    t: np.ndarray
+    z: np.ndarray
+    q: np.ndarray
+    observed: tuple[np.ndarray, np.ndarray]
+    steps: np.ndarray
+    transform: Transform
+    single: bool
+
+    @classmethod
+    def parse(
+        cls,
+        y_obs: Any,
+        t_obs: Any,
+        t_query: Any,
+        horizon: float | None,
+        transform: Transform | None,
+    ) -> _Inputs:
+        """Validate as ``Extrapolator.predict`` does; z = forward(y), NaN kept."""
+        transform = Identity() if transform is None else transform
+        if not isinstance(transform, Transform):
+            raise TypeError(
+                f"transform must be an lcpfn.transforms.Transform; got {transform!r}"
+            )
+        y, t, single = curve_inputs.parse_curves(y_obs, t_obs)
+        B, T = y.shape
+        horizon = curve_inputs.parse_horizon(horizon, DEFAULT_HORIZON)
+        q = curve_inputs.parse_queries(t_query, B, T, horizon)
+        curve_inputs.check_steps(t, y, q, horizon)
+        n = transform.n_curves()
+        if n is not None and n != B:
+            raise InputError(
+                f"transform has per-curve parameters for {n} curves; y_obs has {B}"
+            )
+        transform.check(y, "y_obs")
+        z = np.where(np.isnan(y), np.nan, transform.forward(np.nan_to_num(y)))
+        return cls(
+            t=t,
+            z=z,
+            q=q,
+            observed=(t[0], y[0]) if single else (t, y),
+            steps=q[0] if single else q,
+            transform=transform,
+            single=single,
+        )
+
+    def prediction(
+        self, loc: np.ndarray, scale: np.ndarray, status: np.ndarray
+    ) -> GaussianPrediction:
+        return GaussianPrediction(
+            loc,
+            scale,
+            transform=self.transform,
+            steps=self.steps,
+            observed=self.observed,
+            single=self.single,
+            status=status,
+        )
+
+
+def _check_scale(min_scale: float) -> None:
+    if not (isinstance(min_scale, (int, float)) and 0 < min_scale < MAX_SCALE):
+        raise InputError(f"min_scale must lie in (0, {MAX_SCALE}); got {min_scale!r}")
+
+
+def _column(bound: np.ndarray) -> np.ndarray:
+    """A (B,) bound as (B, 1), to meet (B, Q) arrays; scalars unchanged."""
+    return bound[:, None] if bound.ndim == 1 else bound
+
+
+def _last_value(
+    t: np.ndarray, z: np.ndarray, q: np.ndarray, min_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Naive forecast with random-walk scale (see ``LastValue``).
+
+    Shapes: t, z (B, T) with NaN z where unobserved, q (B, Q) -> (B, Q), (B, Q).
+    """
+    B, T = z.shape
+    seen = ~np.isnan(z)
+    # index of the latest observed column up to each column (-1 before the first)
+    latest = np.maximum.accumulate(np.where(seen, np.arange(T), -1), axis=1)  # (B, T)
+    prev = np.concatenate([np.full((B, 1), -1), latest[:, :-1]], axis=1)
+    has_prev = seen & (prev >= 0)
+    rows = np.arange(B)[:, None]
+    prev_col = np.maximum(prev, 0)
+    dz = np.where(has_prev, z - z[rows, prev_col], 0.0)
+    dt = np.where(has_prev, t - t[rows, prev_col], 1.0)
+    n_steps = np.maximum(has_prev.sum(axis=1), 1)
+    sigma2 = (dz**2 / dt).sum(axis=1) / n_steps  # (B,)
+    last = latest[:, -1]
+    z_last, t_last = z[np.arange(B), last], t[np.arange(B), last]
+    loc = np.broadcast_to(z_last[:, None], q.shape).copy()
+    var = sigma2[:, None] * np.abs(q - t_last[:, None]) + min_scale**2
+    return loc, np.minimum(np.sqrt(var), MAX_SCALE)
+
+
+def _start(family: str, t: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """A starting point for the fit from the data's ends. Shapes: (n,) -> (p,)."""
+    first, last = z[0], z[-1]
+    rise = last - first
+    if family == "pow3":  # c - a t^-alpha through both ends with alpha = 0.5
+        c = last + 0.1 * rise
+        return np.array([c, (c - first) * np.sqrt(t[0]), 0.5])
+    if family == "pow4":  # c - (a t + b)^-alpha with alpha = 1, b = a t_0
+        c = max(last, first) + 0.1 * abs(rise) + 1e-3
+        a = 1.0 / (2.0 * t[0] * max(c - first, 1e-3))
+        return np.array([c, a, a * t[0], 1.0])
+    # mmf: from beta (t -> 0) to alpha (t -> inf), half-way at t = 1 / kappa
+    return np.array([last + 0.1 * rise, first - 0.1 * rise, 1.0 / np.median(t), 1.0])
+
+
+def _gradient(
+    curve, params: np.ndarray, at: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
+    """d curve(params, at) / d params by central differences kept within the
+    bounds (one-sided at a bound). Shapes: params (p,), at (Q,) -> (Q, p)."""
+    grads = []
+    for j in range(params.size):
+        step = np.zeros_like(params)
+        step[j] = 1e-6 * max(1.0, abs(params[j]))
+        hi = np.minimum(params + step, upper)
+        lo = np.maximum(params - step, lower)
+        grads.append((curve(hi, at) - curve(lo, at)) / (hi[j] - lo[j]))
+    return np.stack(grads, axis=-1)
