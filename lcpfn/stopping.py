@@ -1,0 +1,270 @@
+"""Early stopping with the LC-PFN rule, for hand-written loops and for Optuna.
+
+The rule (LC-PFN paper, Section 5): stop a run at a check when, for every
+remaining step t' up to the planned horizon, the probability that the run's
+metric at t' is better than the incumbent (the best value seen in the runs so
+far) is at most ``threshold`` (0.05 in the paper), checking each step from
+step 2 on. "Better" is greater for a metric to maximize, smaller for one to
+minimize; the model sees the metric through a transform (``lcpfn.transforms``)
+and answers in the metric's own units, so the rule needs nothing else.
+
+- ``stop_decisions``: the rule as a pure function over many runs at once.
+- ``EarlyStopper``: a small stateful helper for one training loop
+  (``if stopper.should_stop(epoch, value): break``).
+- ``LCPFNPruner``: an ``optuna.pruners.BasePruner`` (needs ``lcpfn[optuna]``).
+
+NaN policy: NaN values are unobserved steps and are ignored; a run with no
+finite value yet is not stopped by ``stop_decisions`` (there is nothing to
+judge) but is pruned by ``LCPFNPruner`` once it is past ``min_steps`` (an
+all-NaN run has diverged).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lcpfn.curve_inputs import parse_curves
+from lcpfn.errors import InputError
+from lcpfn.predict import Extrapolator, load
+from lcpfn.transforms import Transform, loss_curve
+
+__all__ = ["EarlyStopper", "LCPFNPruner", "StopDecision", "stop_decisions"]
+
+
+@dataclass(frozen=True)
+class StopDecision:
+    """The rule's verdict for each run.
+
+    Shapes: all (B,): ``stop`` bool; ``prob_better`` the largest probability
+    over the remaining steps of beating the incumbent (NaN where not checked);
+    ``checked`` whether the rule was applied (enough steps, on the schedule).
+    """
+
+    stop: np.ndarray
+    prob_better: np.ndarray
+    checked: np.ndarray
+
+
+def stop_decisions(
+    model: Extrapolator,
+    y_obs: Any,
+    incumbent: float | Sequence[float],
+    *,
+    horizon: float,
+    t_obs: Any = None,
+    minimize: bool | None = None,
+    threshold: float = 0.05,
+    min_steps: int = 2,
+    check_at: Sequence[float] | None = None,
+    transform: Transform | None = None,
+) -> StopDecision:
+    """Apply the LC-PFN stopping rule to a batch of runs.
+
+    Args:
+        model: the PFN (``lcpfn.load()``).
+        y_obs: (B, T) values so far, NaN where not observed (or a list of 1-D
+            arrays); t defaults to 1..T.
+        incumbent: best final value so far, one for all runs or (B,).
+        horizon: planned total length of every run, in the units of t.
+        minimize: True when smaller values are better; default: the
+            transform's direction (False without a transform).
+        threshold: stop when P(better than the incumbent) <= threshold at
+            every remaining step.
+        min_steps: observed values needed before the first check.
+        check_at: the steps (units of t) at which to check; None = every step.
+        transform: the metric's transform (default: values as they are).
+
+    Returns:
+        StopDecision of (B,) arrays.
+    """
+    if not 0 < threshold < 1:
+        raise InputError(f"threshold must lie in (0, 1); got {threshold!r}")
+    if not isinstance(min_steps, int) or min_steps < 1:
+        raise InputError(f"min_steps must be a positive integer; got {min_steps!r}")
+    if minimize is None:
+        minimize = transform is not None and transform.minimize
+    y, t, _ = parse_curves(y_obs, t_obs)
+    B = y.shape[0]
+    best = np.broadcast_to(np.asarray(incumbent, dtype=np.float64), (B,))
+    if not np.isfinite(best).all():
+        raise InputError(f"incumbent must be finite; got {incumbent!r}")
+    observed = ~np.isnan(y)
+    last = np.where(observed, t, -np.inf).max(axis=1)  # (B,)
+    checked = observed.sum(axis=1) >= min_steps
+    if check_at is not None:
+        checked &= np.isin(last, np.asarray(check_at, dtype=np.float64))
+    prob = np.full(B, np.nan)
+    if checked.any():
+        # a grid of max_steps points over (0, horizon]: the model's resolution
+        grid = np.linspace(horizon / model.max_steps, horizon, model.max_steps)
+        rows = np.flatnonzero(checked)
+        pred = model.predict(
+            y[rows], t_obs=t[rows], t_query=grid, horizon=horizon, transform=transform
+        )
+        p = (
+            pred.cdf(best[rows, None])
+            if minimize
+            else pred.prob_greater(best[rows, None])
+        )
+        p = np.where(grid[None, :] > last[rows, None], p, 0.0)  # remaining steps only
+        prob[rows] = p.max(axis=1)
+    stop = checked & (np.nan_to_num(prob, nan=1.0) <= threshold)
+    return StopDecision(stop=stop, prob_better=prob, checked=checked)
+
+
+class EarlyStopper:
+    """The rule for one run of a hand-written training loop.
+
+    Example::
+
+        stopper = EarlyStopper(lcpfn.load(), horizon=100, incumbent=best_so_far)
+        for epoch in range(1, 101):
+            accuracy = train_one_epoch()
+            if stopper.should_stop(epoch, accuracy):
+                break
+    """
+
+    def __init__(
+        self,
+        model: Extrapolator,
+        *,
+        horizon: float,
+        incumbent: float | None = None,
+        minimize: bool | None = None,
+        threshold: float = 0.05,
+        min_steps: int = 2,
+        check_at: Sequence[float] | None = None,
+        transform: Transform | None = None,
+    ) -> None:
+        self.model, self.horizon, self.incumbent = model, horizon, incumbent
+        self.minimize, self.threshold, self.min_steps = minimize, threshold, min_steps
+        self.check_at, self.transform = check_at, transform
+        self.steps: list[float] = []
+        self.values: list[float] = []
+        self.last_decision: StopDecision | None = None
+
+    def should_stop(self, step: float, value: float) -> bool:
+        """Record ``value`` at ``step`` and say whether to stop now."""
+        if self.steps and step <= self.steps[-1]:
+            raise InputError(
+                f"step must increase; got {step!r} after {self.steps[-1]!r}"
+            )
+        self.steps.append(float(step))
+        self.values.append(float(value))
+        if self.incumbent is None:  # the first run has nothing to beat
+            return False
+        self.last_decision = stop_decisions(
+            self.model,
+            np.array(self.values)[None],
+            self.incumbent,
+            horizon=self.horizon,
+            t_obs=np.array(self.steps)[None],
+            minimize=self.minimize,
+            threshold=self.threshold,
+            min_steps=self.min_steps,
+            check_at=self.check_at,
+            transform=self.transform,
+        )
+        return bool(self.last_decision.stop[0])
+
+
+_MODELS: dict[str, Extrapolator] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared_model(name_or_path: str) -> Extrapolator:
+    """One loaded model per process and name, safe to call from many threads."""
+    with _MODELS_LOCK:
+        if name_or_path not in _MODELS:
+            _MODELS[name_or_path] = load(name_or_path)
+        return _MODELS[name_or_path]
+
+
+try:  # the pruner subclasses optuna's base class, so the import cannot wait
+    from optuna.pruners import BasePruner as _PrunerBase
+except ImportError:  # optuna is the optional extra lcpfn[optuna]
+    _PrunerBase = object
+
+
+class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
+    """Optuna pruner: prune a trial when it is unlikely to beat the best trial.
+
+    The incumbent is the best value of the study's completed trials, in the
+    study's direction; trials are judged on their intermediate values
+    (``trial.report(value, step)``), steps 1..horizon. With no completed
+    trial yet, nothing is pruned. Each process loads the model once (a
+    thread-safe cache), and everything else is read from the study's storage,
+    so workers sharing one storage (SQLite, journal, RDB) cooperate.
+
+    Args:
+        model: shipped model name or path (loaded lazily, once per process).
+        horizon: the number of steps a full trial reports (the last step).
+        threshold, min_steps, check_at: as in ``stop_decisions``.
+        transform: the metric's transform; default: values as they are for a
+            study that maximizes (a metric in [0, 1]), and
+            ``loss_curve(first reported value)`` for one that minimizes.
+    """
+
+    def __init__(
+        self,
+        model: str | Path = "default",
+        *,
+        horizon: float,
+        threshold: float = 0.05,
+        min_steps: int = 2,
+        check_at: Sequence[float] | None = None,
+        transform: Transform | None = None,
+    ) -> None:
+        if _PrunerBase is object:
+            raise ImportError("LCPFNPruner needs optuna: pip install 'lcpfn[optuna]'")
+        if not (isinstance(horizon, (int, float)) and horizon > 0):
+            raise InputError(f"horizon must be a positive number; got {horizon!r}")
+        self.model_name = str(model)
+        self.horizon, self.threshold, self.min_steps = (
+            float(horizon),
+            threshold,
+            min_steps,
+        )
+        self.check_at, self.transform = check_at, transform
+
+    def prune(self, study: Any, trial: Any) -> bool:
+        import optuna
+
+        reports = trial.intermediate_values
+        if not reports:
+            return False
+        steps = np.array(sorted(reports), dtype=np.float64)
+        values = np.array([reports[int(s)] for s in steps], dtype=np.float64)
+        finite = np.isfinite(values)
+        if len(steps) >= self.min_steps and not finite.any():
+            return True  # diverged: every report is NaN or inf
+        completed = study.get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
+        )
+        finals = [t.value for t in completed if t.value is not None]
+        if not finals or finite.sum() < self.min_steps:
+            return False
+        minimize = study.direction == optuna.study.StudyDirection.MINIMIZE
+        incumbent = min(finals) if minimize else max(finals)
+        transform = self.transform
+        if transform is None and minimize:
+            transform = loss_curve(float(values[finite][0]))
+        decision = stop_decisions(
+            _shared_model(self.model_name),
+            np.where(finite, values, np.nan)[None],
+            incumbent,
+            horizon=self.horizon,
+            t_obs=steps[None],
+            minimize=minimize,
+            threshold=self.threshold,
+            min_steps=self.min_steps,
+            check_at=self.check_at,
+            transform=transform,
+        )
+        return bool(decision.stop[0])

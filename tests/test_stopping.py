@@ -1,0 +1,126 @@
+"""The stopping rule, the loop helper and the Optuna pruner, on a stub model."""
+
+import math
+
+import numpy as np
+import optuna
+import pytest
+from scipy import stats
+
+from lcpfn.errors import InputError
+from lcpfn.stopping import EarlyStopper, LCPFNPruner, stop_decisions
+
+SCALE = 0.01
+
+
+class _Flat:
+    """Prediction of a stub: y(t') ~ Normal(last observed value, SCALE) for all t'."""
+
+    def __init__(self, last, n_query):
+        self.mu = np.repeat(last[:, None], n_query, axis=1)
+
+    def cdf(self, v):
+        return stats.norm.cdf(v, self.mu, SCALE)
+
+    def prob_greater(self, v):
+        return stats.norm.sf(v, self.mu, SCALE)
+
+
+class StubModel:
+    """A model whose forecast is flat at the last observed value (known answers)."""
+
+    max_steps = 100
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, y, t_obs=None, t_query=None, horizon=None, transform=None):
+        self.calls += 1
+        y = np.asarray(y, dtype=float)
+        last = np.array([row[~np.isnan(row)][-1] for row in y])
+        return _Flat(last, len(t_query))
+
+
+def test_rule_stops_hopeless_runs_and_keeps_promising_ones():
+    y = np.array([[0.3, 0.5], [0.7, 0.79], [0.6, 0.85]])
+    d = stop_decisions(StubModel(), y, incumbent=0.8, horizon=100)
+    # P(N(0.5, .01) > .8) ~ 0; P(N(.79, .01) > .8) = 0.16; P(N(.85, .01) > .8) ~ 1
+    np.testing.assert_allclose(d.prob_better, [0.0, stats.norm.sf(1.0), 1.0], atol=1e-6)
+    assert d.stop.tolist() == [True, False, False] and d.checked.all()
+
+
+def test_minimize_flips_the_comparison():
+    y = np.array([[2.0, 1.5], [1.0, 0.6]])
+    d = stop_decisions(StubModel(), y, incumbent=0.7, horizon=100, minimize=True)
+    assert d.stop.tolist() == [True, False]
+
+
+def test_min_steps_schedule_and_nan_policy():
+    y = np.array([[0.1, np.nan, np.nan], [0.1, 0.1, 0.1]])
+    d = stop_decisions(StubModel(), y, incumbent=0.9, horizon=100, min_steps=2)
+    assert d.checked.tolist() == [False, True] and d.stop.tolist() == [False, True]
+    assert math.isnan(d.prob_better[0])
+    d = stop_decisions(StubModel(), y, incumbent=0.9, horizon=100, check_at=[10, 20])
+    assert not d.checked.any() and not d.stop.any()  # step 3 is not on the schedule
+    with pytest.raises(InputError, match="threshold"):
+        stop_decisions(StubModel(), y, incumbent=0.9, horizon=100, threshold=1.5)
+    with pytest.raises(InputError, match="incumbent must be finite"):
+        stop_decisions(StubModel(), y, incumbent=np.nan, horizon=100)
+
+
+def test_early_stopper_in_a_loop():
+    stopper = EarlyStopper(StubModel(), horizon=50, incumbent=0.9)
+    curve = [0.2, 0.3, 0.35, 0.4]
+    stopped_at = next(
+        (e for e, v in enumerate(curve, 1) if stopper.should_stop(e, v)), None
+    )
+    assert stopped_at == 2  # first check once min_steps = 2 values are in
+    first_run = EarlyStopper(StubModel(), horizon=50)  # no incumbent: never stops
+    assert not any(first_run.should_stop(e, 0.1) for e in range(1, 5))
+    with pytest.raises(InputError, match="step must increase"):
+        first_run.should_stop(3, 0.2)
+
+
+@pytest.fixture
+def stub(monkeypatch):
+    model = StubModel()
+    monkeypatch.setattr("lcpfn.stopping._shared_model", lambda name: model)
+    return model
+
+
+def _run(study, values, pruner_steps=None):
+    """Ask a trial, report values, return (pruned at step or None)."""
+    trial = study.ask()
+    for step, v in enumerate(values, 1):
+        trial.report(v, step)
+        if trial.should_prune():
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return step
+    study.tell(trial, values[-1])
+    return None
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_pruner_in_a_real_study(stub, direction):
+    def m(v):  # the same runs as accuracies, or as errors 1 - accuracy
+        return v if direction == "maximize" else 1 - v
+
+    study = optuna.create_study(
+        direction=direction, pruner=LCPFNPruner(horizon=10, transform=None)
+    )
+    assert _run(study, [m(v) for v in (0.5, 0.7, 0.8, 0.9)]) is None  # incumbent
+    assert _run(study, [m(v) for v in (0.2, 0.3, 0.35, 0.4)]) == 2
+    assert _run(study, [m(v) for v in (0.6, 0.92, 0.95, 0.97)]) is None
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "PRUNED", "COMPLETE"]
+
+
+def test_pruner_prunes_diverged_trials_and_waits_for_an_incumbent(stub):
+    study = optuna.create_study(pruner=LCPFNPruner(horizon=10))
+    assert _run(study, [float("nan")] * 3) == 2  # all NaN: pruned at min_steps
+    assert _run(study, [0.1, 0.1, 0.1]) is None  # no completed trial to beat yet
+
+
+def test_pruner_needs_a_horizon():
+    with pytest.raises(InputError, match="horizon"):
+        LCPFNPruner(horizon=0)
