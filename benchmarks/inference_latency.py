@@ -157,7 +157,8 @@ def _markdown(r: dict) -> str:
             f"{s['batch_predict_s']:.3f} s |",
             f"| {s['batch_curves']:,} ragged curves: network forward only | "
             f"{s['batch_network_s']:.3f} s |",
-            f"| predict() / forward (goal <= 1.2) | {s['predict_overhead_ratio']:.2f} |",
+            f"| predict() / forward (goal <= 1.2) "
+            f"| {s['predict_overhead_ratio']:.2f} |",
             f"| batched throughput | {s['batch_curves_per_s']:,.0f} curves/s |",
             "",
         ]

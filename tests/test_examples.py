@@ -19,3 +19,20 @@ def test_forecast_notebook_runs(tiny_model_path, capsys):
     out = capsys.readouterr().out
     assert "(3, 3, 2)" in out and "torch.Size([90, 3])" in out
     assert all(not c.get("outputs") for c in cells if c["cell_type"] == "code")
+
+
+def test_optuna_pruning_example_runs_with_two_workers(tiny_model_path, tmp_path):
+    import importlib.util
+
+    path = NOTEBOOK.parent / "optuna_pruning.py"
+    spec = importlib.util.spec_from_file_location("optuna_pruning", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    results = example.main(
+        ["--trials", "4", "--workers", "2", "--epochs", "5",
+         "--model", str(tiny_model_path), "--storage-dir", str(tmp_path)]
+    )  # fmt: skip
+    plain, pruned = results["no pruning"], results["LCPFNPruner"]
+    assert plain["trials"] == pruned["trials"] == 4 and plain["pruned"] == 0
+    assert plain["epochs"] == 4 * 5 and pruned["epochs"] <= plain["epochs"]
+    assert 0 < pruned["best"] <= 1

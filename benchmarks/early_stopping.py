@@ -1,0 +1,262 @@
+"""Model-selection replay on TaskSet: how much compute does early stopping save?
+
+Usage:
+    python benchmarks/early_stopping.py --data-dir ../shared/data [--model default]
+        [--orderings 40] [--runs 20]
+
+The LC-PFN paper's protocol (Section 5.3), on TaskSet's 12 tasks (validation
+cross-entropy, 50 steps per run): for each task and each of ``--orderings``
+random orderings, ``--runs`` configurations are trained one after the other,
+each for up to 50 steps, and after every step a method decides whether to stop
+the run. Compute is the number of steps trained; the regret of an ordering is
+the best validation loss seen in any trained step minus the best loss of the
+same runs trained in full (the oracle); a method's final regret is at the end
+of the ordering.
+
+Methods:
+- no stopping;
+- patience k in {0, 1, 5, 10, 20, 50}: stop a run when its loss has not
+  improved on its own best for k + 1 steps;
+- LC-PFN rule: stop when P(loss at t' < incumbent) <= 0.05 for every remaining
+  t' (incumbent: the best loss seen in earlier runs), checked at every step
+  from step 2, and checked at 10/20/40/80 % of the run only (steps 5, 10, 20,
+  40). The model sees the curves through the paper's TaskSet normalization.
+
+The orderings of a task advance in lockstep, so each decision step is one
+batched ``predict`` over the orderings still training. Curves the loader drops
+(non-finite or diverged) are not among the candidates; their count is listed.
+
+Writes benchmarks/results/early_stopping.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import lcpfn
+from lcpfn.datasets import load_taskset, take_transform
+from lcpfn.stopping import stop_decisions
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
+
+PATIENCE = (0, 1, 5, 10, 20, 50)
+SEED = 0
+
+
+def patience_stop(y: np.ndarray, k: int) -> np.ndarray:
+    """Steps trained per run under within-run patience ``k``.
+
+    Shapes: y (R, T) losses  ->  (R,) int in 1..T
+    """
+    R, T = y.shape
+    best_so_far = np.minimum.accumulate(y, axis=1)
+    improved = np.concatenate(
+        [np.ones((R, 1), bool), y[:, 1:] < best_so_far[:, :-1]], axis=1
+    )
+    last_improvement = np.maximum.accumulate(
+        np.where(improved, np.arange(T)[None, :], 0), axis=1
+    )
+    stale = np.arange(T)[None, :] - last_improvement > k  # (R, T)
+    return np.where(stale.any(axis=1), stale.argmax(axis=1) + 1, T)
+
+
+def lcpfn_stop(model, y: np.ndarray, transform, horizon: float, check_at) -> np.ndarray:
+    """Steps trained per run under the LC-PFN rule, orderings in lockstep.
+
+    Shapes: y (O, R, T) losses of R runs in O orderings  ->  (O, R) int
+    """
+    n_orderings, R, T = y.shape
+    steps = np.full((n_orderings, R), T)
+    incumbent = np.full(n_orderings, np.inf)
+    for r in range(R):
+        running = np.ones(n_orderings, bool)
+        for e in range(2, T):  # decide after step e whether to train step e + 1
+            rows = np.flatnonzero(running & np.isfinite(incumbent))
+            if rows.size == 0:
+                break
+            decision = stop_decisions(
+                model,
+                y[rows, r, :e],
+                incumbent[rows],
+                horizon=horizon,
+                minimize=True,
+                check_at=check_at,
+                transform=take_transform(transform, rows * R + r),
+            )
+            stopped = rows[decision.stop]
+            steps[stopped, r] = e
+            running[stopped] = False
+        trained = np.arange(T)[None, :] < steps[:, r, None]  # (O, T)
+        incumbent = np.minimum(incumbent, np.where(trained, y[:, r], np.inf).min(1))
+    return steps
+
+
+def replay(y: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compute and final regret per ordering.
+
+    Shapes: y (O, R, T), steps (O, R)  ->  epochs (O,), regret (O,)
+    """
+    T = y.shape[2]
+    trained = np.arange(T)[None, None, :] < steps[..., None]
+    seen_best = np.where(trained, y, np.inf).min(axis=(1, 2))
+    oracle = y.min(axis=(1, 2))
+    return steps.sum(axis=1), seen_best - oracle
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--orderings", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--out", default="early_stopping")
+    args = parser.parse_args()
+    model = lcpfn.load(args.model)
+    curves = load_taskset(args.data_dir, "valid")
+    rng = np.random.default_rng(SEED)
+    methods = ["no stopping", *[f"patience {k}" for k in PATIENCE]]
+    methods += ["LC-PFN every step", "LC-PFN at 10/20/40/80 %"]
+    per_task, start = {}, time.perf_counter()
+    for task in sorted(set(curves.task)):
+        pool = np.flatnonzero(curves.task == task)
+        pick = np.stack(
+            [rng.choice(pool, args.runs, replace=False) for _ in range(args.orderings)]
+        )  # (O, R) curve indices
+        y = curves.y[pick]  # (O, R, T)
+        transform = take_transform(curves.transform, pick.reshape(-1))
+        T = y.shape[2]
+        steps = {"no stopping": np.full(pick.shape, T)}
+        for k in PATIENCE:
+            steps[f"patience {k}"] = patience_stop(y.reshape(-1, T), k).reshape(
+                pick.shape
+            )
+        steps["LC-PFN every step"] = lcpfn_stop(
+            model, y, transform, curves.horizon, None
+        )
+        steps["LC-PFN at 10/20/40/80 %"] = lcpfn_stop(
+            model, y, transform, curves.horizon, [5, 10, 20, 40]
+        )
+        per_task[task] = {}
+        for name in methods:
+            epochs, regret = replay(y, steps[name])
+            per_task[task][name] = {
+                "epochs": float(epochs.mean()),
+                "regret": float(regret.mean()),
+                "regret_se": float(regret.std(ddof=1) / np.sqrt(len(regret))),
+            }
+        print(task, json.dumps(per_task[task]["LC-PFN every step"]), flush=True)
+
+    summary = {}
+    for name in methods:
+        ratios = [
+            per_task[t]["no stopping"]["epochs"] / per_task[t][name]["epochs"]
+            for t in per_task
+        ]
+        worse = [
+            t
+            for t in per_task
+            if per_task[t][name]["regret"] - per_task[t]["no stopping"]["regret"]
+            > per_task[t][name]["regret_se"]
+        ]
+        summary[name] = {
+            "mean_speedup": float(np.mean(ratios)),
+            "mean_regret": float(
+                np.mean([per_task[t][name]["regret"] for t in per_task])
+            ),
+            "tasks_worse_by_more_than_se": worse,
+        }
+    record = {
+        "machine": describe_machine(),
+        "command": "python benchmarks/early_stopping.py " + " ".join(sys.argv[1:]),
+        "model": args.model,
+        "model_sha256": model.card.get("sha256"),
+        "orderings": args.orderings,
+        "runs": args.runs,
+        "curves_dropped_by_loader": curves.dropped,
+        "seconds": time.perf_counter() - start,
+        "summary": summary,
+        "per_task": per_task,
+    }
+    stem = RESULTS / args.out
+    RESULTS.mkdir(exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(_markdown(record, methods))
+    _plot(per_task, methods, stem.with_suffix(".png"))
+    print(f"wrote {stem}.md")
+
+
+def _markdown(r: dict, methods: list[str]) -> str:
+    lines = [
+        "# Early stopping replay on TaskSet",
+        "",
+        f"Model `{r['model']}`; {r['orderings']} orderings x {r['runs']} runs per "
+        f"task, 50 steps per run; loader dropped {r['curves_dropped_by_loader']}. "
+        f"Git {r['machine']['git_revision']}, {r['seconds']:.0f} s.",
+        "",
+        f"Command: `{r['command']}`",
+        "",
+        "| method | mean speed-up (compute of no stopping / method) | mean final "
+        "regret | tasks with regret worse than no stopping by > 1 s.e. |",
+        "|---|---:|---:|---|",
+    ]
+    for name in methods:
+        s = r["summary"][name]
+        lines.append(
+            f"| {name} | {s['mean_speedup']:.2f}x | {s['mean_regret']:.4f} | "
+            f"{len(s['tasks_worse_by_more_than_se'])} |"
+        )
+    lines += [
+        "",
+        "Per task (steps trained of 1,000, final regret ± s.e.):",
+        "",
+        "| task | no stopping | LC-PFN every step | LC-PFN at 10/20/40/80 % "
+        "| patience 5 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for task, m in r["per_task"].items():
+        cells = [
+            f"{m[k]['epochs']:.0f}, {m[k]['regret']:.4f} ± {m[k]['regret_se']:.4f}"
+            for k in (
+                "no stopping",
+                "LC-PFN every step",
+                "LC-PFN at 10/20/40/80 %",
+                "patience 5",
+            )
+        ]
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _plot(per_task: dict, methods: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, name in enumerate(methods):
+        epochs = [per_task[t][name]["epochs"] for t in per_task]
+        regret = [per_task[t][name]["regret"] for t in per_task]
+        ax.scatter(epochs, regret, s=18, color=f"C{i % 10}", label=name, alpha=0.8)
+    ax.set(
+        xlabel="steps trained (of 1,000 per ordering)",
+        ylabel="final regret (validation loss)",
+        xscale="log",
+        yscale="symlog",
+        title="TaskSet replay: compute vs final regret, one point per task",
+    )
+    ax.legend(fontsize="x-small", ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
