@@ -39,6 +39,9 @@ __all__ = ["Extrapolator", "Prediction", "available_models", "load"]
 
 DEFAULT_BATCH_SIZE = 512  # curves per forward pass: bounds activation memory
 MAX_CACHED_BYTES = 2**30  # logits kept in memory up to this size, else recomputed
+# model-space values the network can meaningfully read: the prior's curves lie
+# in [0, 1] and its noise rarely moves them more than a few tenths beyond
+PRIOR_RANGE = (-1.0, 2.0)
 
 
 def available_models() -> list[str]:
@@ -144,6 +147,13 @@ class Extrapolator:
             )
         transform.check(y, "y_obs")
         z = transform.forward(np.where(np.isnan(y), 0.0, y))
+        if not (np.all(z >= PRIOR_RANGE[0]) and np.all(z <= PRIOR_RANGE[1])):
+            raise InputError(
+                f"y_obs lies far outside the prior's [0, 1] after the transform "
+                f"(min {np.nanmin(np.where(np.isnan(y), np.nan, z)):.3g}, max "
+                f"{np.nanmax(np.where(np.isnan(y), np.nan, z)):.3g}); pass a "
+                f"transform from lcpfn.transforms that maps the metric into [0, 1]"
+            )
         scale = self.max_steps / horizon
         t_model, z_model, mask = curve_inputs.thin(
             t * scale, z, ~np.isnan(y), self.max_steps
