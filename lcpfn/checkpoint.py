@@ -36,13 +36,24 @@ def save_checkpoint(state: dict[str, Any], folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / CHECKPOINT_NAME
+    for torn in folder.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # left by a killed write
+        torn.unlink(missing_ok=True)
     tmp = folder / f".{CHECKPOINT_NAME}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
         torch.save({**state, "format_version": FORMAT_VERSION}, f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, final)
+    _fsync_dir(folder)  # the rename itself survives a power cut
     return final
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def load_checkpoint(folder: str | Path) -> dict[str, Any] | None:

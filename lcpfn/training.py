@@ -180,6 +180,9 @@ def train(
     if tc.checkpoint_dir and rank == 0:
         Path(tc.checkpoint_dir).mkdir(parents=True, exist_ok=True)
         log_file = Path(tc.checkpoint_dir) / "train_log.jsonl"
+        # a killed run may have logged steps after its last checkpoint (or half
+        # a line): the log restarts from the checkpoint's own history
+        _write_log(log_file, history)
     bar = _progress(total_steps, step, progress and rank == 0)
     model.train()
     t_window, curves_window = time.perf_counter(), 0
@@ -296,6 +299,12 @@ def prior_marginal_nll(model: CurvePFN, y: Tensor) -> float:
     """
     logits = torch.zeros(model.config.n_bars, device=y.device)
     return float(-model.bars.log_prob(logits, y).mean())
+
+
+def _write_log(path: Path, history: list[dict[str, float]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(m) + "\n" for m in history))
+    os.replace(tmp, path)
 
 
 def _warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
