@@ -50,7 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = commands.add_parser(
         "export", help="re-export a model compactly, with benchmark figures in its card"
     )
-    export.add_argument("source", help="exported model path (without suffix)")
+    export.add_argument(
+        "source",
+        help="exported model path (without suffix), or a training checkpoint folder",
+    )
+    export.add_argument(
+        "--prior", default="lcpfn", help="the prior a checkpoint was trained on"
+    )
     export.add_argument("out", help="new path (without suffix)")
     export.add_argument(
         "--dtype", choices=("float32", "float16", "bfloat16"), default="float16"
@@ -191,9 +197,14 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from lcpfn.checkpoint import export_model, load_model
+    from lcpfn.checkpoint import CHECKPOINT_NAME, export_model, load_model
+    from lcpfn.training import TrainResult
 
-    model, card = load_model(args.source)
+    if (Path(args.source) / CHECKPOINT_NAME).is_file():
+        result = TrainResult.from_checkpoint(args.source, priors.load(args.prior))
+        model, card = result.model, result.card()
+    else:
+        model, card = load_model(args.source)
     for key in ("sha256", "weights_bytes", "weights_file", "weights_dtype"):
         card.pop(key, None)
     card["name"] = args.name or Path(args.out).name

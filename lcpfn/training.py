@@ -29,7 +29,7 @@ from torch import Tensor
 
 from lcpfn.bars import make_borders
 from lcpfn.checkpoint import export_model, load_checkpoint, save_checkpoint
-from lcpfn.errors import InputError
+from lcpfn.errors import CheckpointError, InputError
 from lcpfn.model import CurvePFN, ModelConfig
 from lcpfn.priors import CurvePrior
 from lcpfn.sampling import sample_curves
@@ -101,8 +101,44 @@ class TrainResult:
             "training_seconds": round(self.seconds, 1),
             "hardware": _hardware(),
             "final_loss": self.history[-1]["loss"] if self.history else None,
+            "finished": self.finished,
             "torch": torch.__version__,
         }
+
+    @classmethod
+    def from_checkpoint(cls, folder: str | Path, prior: CurvePrior) -> TrainResult:
+        """The state of a (possibly unfinished) run, from its checkpoint folder.
+
+        Raises:
+            CheckpointError: no readable checkpoint in ``folder``.
+            InputError: the checkpoint was trained on another prior.
+        """
+        state = load_checkpoint(folder)
+        if state is None:
+            raise CheckpointError(f"{folder}: no checkpoint to export")
+        if state["prior_sha256"] != prior.hash():
+            raise InputError(
+                f"{folder}: checkpoint trained on prior sha256 "
+                f"{state['prior_sha256'][:12]}, not on {prior.name!r} "
+                f"({prior.hash()[:12]})"
+            )
+        mc, tc = (
+            ModelConfig(**state["model_config"]),
+            TrainConfig(**state["train_config"]),
+        )
+        model = CurvePFN(mc, state["model"]["bars.borders"])
+        model.load_state_dict(state["model"])
+        curves = state["step"] * tc.batch_size * state.get("world_size", 1)
+        return cls(
+            model=model.eval(),
+            prior=prior,
+            model_config=mc,
+            train_config=tc,
+            history=state["history"],
+            curves_seen=curves,
+            seconds=state["seconds"],
+            finished=curves >= tc.n_curves,
+        )
 
     def save(self, path: str | Path) -> tuple[Path, Path]:
         """Write ``path.safetensors`` + ``path.json`` (model card)."""
@@ -244,6 +280,7 @@ def train(
                     "model_config": asdict(mc),
                     "train_config": asdict(tc),
                     "prior_sha256": prior.hash(),
+                    "world_size": world,
                 },
                 tc.checkpoint_dir,
             )

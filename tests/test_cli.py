@@ -91,3 +91,28 @@ def test_export_to_float16_halves_the_file_and_keeps_predictions(
     b = lcpfn.load(out).predict(y).quantile([0.1, 0.5, 0.9])
     # float16 weights: relative precision 5e-4 per weight, outputs move ~1e-3
     np.testing.assert_allclose(a, b, atol=5e-3)
+
+
+def test_export_from_an_unfinished_checkpoint(lcpfn_prior, tmp_path, capsys):
+    from lcpfn.model import ModelConfig
+    from lcpfn.training import TrainConfig, train
+
+    tc = TrainConfig(
+        n_curves=40 * 32,
+        batch_size=32,
+        n_border_curves=1000,
+        checkpoint_dir=str(tmp_path / "ckpt"),
+    )
+    mc = ModelConfig(n_layers=1, n_heads=2, d_model=32, n_bars=50)
+    partial = train(lcpfn_prior, mc, tc, progress=False, time_limit=0.0)
+    assert main(["export", str(tmp_path / "ckpt"), str(tmp_path / "m")]) == 0
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert (
+        card["finished"] is False and card["curves_seen"] == partial.curves_seen == 32
+    )
+    assert card["prior_sha256"] == lcpfn_prior.hash()
+    pred = lcpfn.load(tmp_path / "m").predict([0.2, 0.3])
+    assert np.isfinite(pred.mean()).all()
+    assert main(["export", str(tmp_path / "ckpt"), str(tmp_path / "x"),
+                 "--prior", "domhan11"]) == 2  # fmt: skip
+    assert "not on 'domhan11'" in capsys.readouterr().err
