@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,22 +31,26 @@ def test_sigkill_at_random_points_resumes_to_the_same_model(tmp_path):
     assert straight.wait(timeout=600) == 0, straight.stderr.read().decode()[-2000:]
 
     rng = np.random.default_rng(0)
-    kills, steps_at_kill = 0, []
-    while True:
+    log = tmp_path / "b" / "train_log.jsonl"
+    steps_at_kill = []
+    for _ in range(5):
         proc = _start(tmp_path / "b", tmp_path / "b_model")
-        # checkpoints are written every step, so many kills land mid-write
-        try:
-            code = proc.wait(timeout=rng.uniform(3.0, 6.0))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-            state = load_checkpoint(tmp_path / "b")  # never a torn file
-            steps_at_kill.append(state["step"] if state else 0)
-            continue
-        assert code == 0, proc.stderr.read().decode()[-2000:]
-        break
-    assert kills >= 2, "the run finished before it could be killed twice"
+        # wait until this process has trained past the last checkpoint, then
+        # kill it a random moment later: checkpoints are written every step,
+        # so kills land in steps and in checkpoint writes alike
+        done = steps_at_kill[-1] if steps_at_kill else 0
+        while proc.poll() is None and _logged_steps(log) <= done + 1:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 0.3))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        state = load_checkpoint(tmp_path / "b")  # never a torn file
+        steps_at_kill.append(state["step"])
+    final = _start(tmp_path / "b", tmp_path / "b_model")
+    assert final.wait(timeout=600) == 0, final.stderr.read().decode()[-2000:]
+    assert len(steps_at_kill) >= 3, steps_at_kill
     assert steps_at_kill == sorted(steps_at_kill)  # progress is never lost
 
     a, _ = load_model(tmp_path / "a_model")
@@ -60,6 +65,14 @@ def test_sigkill_at_random_points_resumes_to_the_same_model(tmp_path):
     ]
     assert [m["step"] for m in log] == list(range(1, 61))  # no repeats, no torn lines
     assert not list((tmp_path / "b").glob("*.tmp"))  # torn writes cleaned up
+
+
+def _logged_steps(log: Path) -> int:
+    try:
+        lines = log.read_text().splitlines()
+    except FileNotFoundError:
+        return 0
+    return len(lines)
 
 
 def test_a_torn_temporary_file_is_ignored(tmp_path):
