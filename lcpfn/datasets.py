@@ -171,7 +171,10 @@ def take_transform(transform: Transform, index: np.ndarray) -> Transform:
 
 
 def load_taskset(
-    data_dir: str | Path, split: str = "valid", *, max_loss_ratio: float = MAX_LOSS_RATIO
+    data_dir: str | Path,
+    split: str = "valid",
+    *,
+    max_loss_ratio: float = MAX_LOSS_RATIO,
 ) -> CurveSet:
     """TaskSet cross-entropy curves (``taskset_dyhpo.npz``), 50 steps each.
 
@@ -427,7 +430,7 @@ def _log_size_steps(anchor: np.ndarray, per_octave: int) -> np.ndarray:
 
 
 def _task_names(openmlid: np.ndarray, dataset_name: np.ndarray) -> np.ndarray:
-    """"openmlid:name" per row (the id alone keeps rows apart; the name reads)."""
+    """Labels "openmlid:name" per row (the id keeps rows apart, the name reads)."""
     return np.char.add(np.char.add(openmlid.astype(str), ":"), dataset_name.astype(str))
 
 
