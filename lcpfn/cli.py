@@ -170,7 +170,14 @@ def _predict(args: argparse.Namespace) -> int:
             args.initial_loss if args.initial_loss is not None else y[0]
         ),
     }[args.metric]()
-    levels = [float(q) for q in args.quantiles.split(",")]
+    try:
+        levels = [float(q) for q in args.quantiles.split(",")]
+    except ValueError as err:
+        raise InputError(
+            f"--quantiles must be comma-separated numbers; got {args.quantiles!r}"
+        ) from err
+    if args.rows < 1:
+        raise InputError(f"--rows must be >= 1; got {args.rows}")
     model = load(args.model, device=args.device)
     pred = model.predict(y, t_obs=t, horizon=args.horizon, transform=metric)
     q, mean = pred.quantile(levels), pred.mean()

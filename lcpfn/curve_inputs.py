@@ -33,12 +33,13 @@ def as_float_array(value: Any, name: str) -> np.ndarray:
 
 
 def _is_list_of_curves(value: Any) -> bool:
-    return (
-        isinstance(value, (list, tuple))
-        and len(value) > 0
-        and all(np.ndim(v) == 1 for v in value)
-        and len({len(v) for v in value}) > 1
-    )
+    if not isinstance(value, (list, tuple)) or len(value) == 0:
+        return False
+    try:
+        dims = [np.ndim(v) for v in value]
+    except ValueError:  # an element is itself ragged: not a list of curves
+        return False
+    return all(d == 1 for d in dims) and len({len(v) for v in value}) > 1
 
 
 def _pad(curves: list[Any], name: str) -> np.ndarray:

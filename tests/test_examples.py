@@ -22,12 +22,12 @@ def test_forecast_notebook_runs(tiny_model_path, capsys):
 
 
 def test_optuna_pruning_example_runs_with_two_workers(tiny_model_path, tmp_path):
-    import importlib.util
+    import sys
 
-    path = NOTEBOOK.parent / "optuna_pruning.py"
-    spec = importlib.util.spec_from_file_location("optuna_pruning", path)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    # importable by name: the example's spawned workers re-import it
+    sys.path.insert(0, str(NOTEBOOK.parent))
+    import optuna_pruning as example
+
     results = example.main(
         ["--trials", "4", "--workers", "2", "--epochs", "5",
          "--model", str(tiny_model_path), "--storage-dir", str(tmp_path)]

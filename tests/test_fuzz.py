@@ -135,7 +135,6 @@ def test_stopping_rule_arguments(tiny, y, incumbent, threshold):
         ["predict", "nan", "nan"],
         ["predict", "inf"],
         ["predict", "0.5", "--horizon", "-3"],
-        ["predict", "0.5", "--t", "3"],
         ["predict", "0.5", "0.6", "--t", "2,1"],
         ["predict", "0.5", "--metric", "accuracy-percent", "--rows", "0"],
         ["predict", "5", "--metric", "accuracy"],
@@ -158,7 +157,7 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_model_path, argv, capsys):
 @pytest.mark.parametrize(
     "y, error",
     [
-        (np.array([1, 2, 3]), None),  # integers are numbers
+        (np.array([0, 1, 1]), None),  # integers are numbers
         (np.array([True, False]), None),
         (np.array(["0.1", "0.2"]), TypeError),
         (np.array([0.1 + 1j, 0.2]), TypeError),
