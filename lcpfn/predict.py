@@ -39,9 +39,10 @@ __all__ = ["Extrapolator", "Prediction", "available_models", "load"]
 
 DEFAULT_BATCH_SIZE = 512  # curves per forward pass: bounds activation memory
 MAX_CACHED_BYTES = 2**30  # logits kept in memory up to this size, else recomputed
-# model-space values the network can meaningfully read: the prior's curves lie
-# in [0, 1] and its noise rarely moves them more than a few tenths beyond
-PRIOR_RANGE = (-1.0, 2.0)
+# model-space values the network can read: prior curves lie in [0, 1] plus
+# noise whose scale exp(N(-4, 1)) reaches ~3 at five standard deviations;
+# values beyond this say the metric was not mapped (percentages, raw losses)
+PRIOR_RANGE = (-20.0, 21.0)
 
 
 def available_models() -> list[str]:
