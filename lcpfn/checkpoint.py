@@ -107,7 +107,8 @@ def export_model(
     save_file(
         state,
         str(weights),
-        metadata={"format": "lcpfn", "version": str(FORMAT_VERSION)},
+        # one key: the header of a multi-key dict comes out in varying order
+        metadata={"lcpfn_format_version": str(FORMAT_VERSION)},
     )
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     full_card = {

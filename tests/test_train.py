@@ -207,3 +207,10 @@ def test_ddp_on_two_gloo_processes_equals_averaged_gradients(lcpfn_prior, tmp_pa
     # drawing the other rank's curves changes logits by > 1e-2
     assert (mine - theirs).abs().max() < 1e-4
     assert (mine - before).abs().max() > 1e-2  # the replay did train
+
+
+def test_export_is_byte_for_byte_reproducible(lcpfn_prior, tmp_path):
+    result = train(lcpfn_prior, MC, _tc(n_curves=2 * 32), progress=False)
+    first, _ = result.save(tmp_path / "a")
+    second, _ = result.save(tmp_path / "b")
+    assert first.read_bytes() == second.read_bytes()  # same weights, same sha256
