@@ -1,0 +1,82 @@
+"""Time per ``LCPFNPruner.prune`` call (what ``trial.should_prune()`` costs).
+
+Usage:
+    python benchmarks/pruner_overhead.py [--model default] [--storage memory|sqlite]
+
+A study with 20 completed trials of 50 steps; a new trial reports 1..49 steps,
+and after each report the pruner is timed (model already loaded: the first
+call per process loads it, which is reported apart). Median and 95th
+percentile over all calls. Writes benchmarks/results/pruner_overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from lcpfn.stopping import LCPFNPruner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--storage", choices=("memory", "sqlite"), default="memory")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = None
+    if args.storage == "sqlite":
+        storage = f"sqlite:///{tempfile.mkdtemp()}/study.db"
+    pruner = LCPFNPruner(args.model, horizon=50, threshold=1e-9)  # never prunes
+    study = optuna.create_study(storage=storage, direction="maximize", pruner=pruner)
+    rng = np.random.default_rng(0)
+    for final in rng.uniform(0.5, 0.9, 20):
+        curve = final * (1 - np.exp(-np.arange(1, 51) / 8))
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=float(final),
+                intermediate_values={i + 1: float(v) for i, v in enumerate(curve)},
+            )
+        )
+    trial = study.ask()
+    start = time.perf_counter()
+    trial.report(0.3, 1)
+    trial.report(0.4, 2)
+    trial.should_prune()
+    first = time.perf_counter() - start
+    times = []
+    for step in range(3, 50):
+        trial.report(float(0.7 * (1 - np.exp(-step / 8))), step)
+        start = time.perf_counter()
+        trial.should_prune()
+        times.append(time.perf_counter() - start)
+    summary = {
+        "storage": args.storage,
+        "first_call_ms_with_model_load": first * 1e3,
+        "median_ms": float(np.median(times)) * 1e3,
+        "p95_ms": float(np.quantile(times, 0.95)) * 1e3,
+        "calls": len(times),
+    }
+    print(json.dumps(summary))
+    record = {
+        "machine": describe_machine(),
+        "command": "python benchmarks/pruner_overhead.py " + " ".join(sys.argv[1:]),
+        "summary": summary,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"pruner_overhead_{args.storage}.json").write_text(
+        json.dumps(record, indent=2) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
