@@ -26,13 +26,14 @@ columns (NaN-padded in ``y_true``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from lcpfn.errors import InputError
 from lcpfn.transforms import Transform, accuracy, error_rate, loss_curve
+from lcpfn.transforms import take as take_transform
 
 __all__ = [
     "CUTOFFS",
@@ -150,21 +151,6 @@ class CurveSplit:
     @property
     def transform(self) -> Transform:
         return self.curves.transform
-
-
-def take_transform(transform: Transform, index: np.ndarray) -> Transform:
-    """The transform for the curves ``index`` of a batch (per-curve values taken).
-
-    Shapes: (B,) parameters -> (len(index),); scalar parameters are kept.
-    """
-    if transform.n_curves() is None:
-        return transform
-    taken = {
-        f.name: np.asarray(getattr(transform, f.name))[index]
-        for f in fields(transform)
-        if f.init and np.ndim(getattr(transform, f.name)) == 1
-    }
-    return replace(transform, **taken)
 
 
 # ---- loaders -----------------------------------------------------------------

@@ -20,7 +20,6 @@ errors. Outputs never contain NaN.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from lcpfn.checkpoint import load_model
 from lcpfn.errors import InputError
 from lcpfn.model import CurvePFN
 from lcpfn.shipped import shipped_dir
-from lcpfn.transforms import Identity, Transform
+from lcpfn.transforms import Identity, Transform, take
 
 __all__ = ["Extrapolator", "Prediction", "available_models", "load"]
 
@@ -237,7 +236,7 @@ class Prediction:
             return self._out(self._map(bars.mean))
 
         def chunk_mean(logits: Tensor, rows: slice) -> np.ndarray:
-            table = _bar_expectations(bars, _rows(self.transform, rows))  # (Bc|1, K)
+            table = _bar_expectations(bars, take(self.transform, rows))  # (Bc|1, K)
             p = torch.softmax(logits.double(), dim=-1).cpu().numpy()  # (Bc, Q, K)
             return np.einsum("bqk,bk->bq", p, np.broadcast_to(table, p[:, 0].shape))
 
@@ -406,14 +405,3 @@ def _bar_expectations(bars, transform: Transform) -> np.ndarray:
     tail_grid = np.broadcast_to(tails, (rows, tails.size))
     table[:, [0, -1]] = transform.inverse(tail_grid).reshape(rows, 2, -1) @ tail_weights
     return table
-
-
-def _rows(transform: Transform, rows: slice) -> Transform:
-    """The transform for the curves ``rows`` of a batch (per-curve values sliced)."""
-    if transform.n_curves() is None:
-        return transform
-    sliced = {}
-    for name, value in vars(transform).items():
-        if not name.startswith("_") and np.ndim(value) == 1:
-            sliced[name] = np.asarray(value)[rows]
-    return replace(transform, **sliced)

@@ -39,7 +39,7 @@ soft-range widths out, so no answer is infinite or NaN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 from scipy import special
@@ -54,6 +54,7 @@ __all__ = [
     "accuracy",
     "error_rate",
     "loss_curve",
+    "take",
 ]
 
 _EPS = 1e-15  # keeps logit() finite where a bound is infinite
@@ -316,3 +317,18 @@ def loss_curve(initial_loss: float | np.ndarray, lower: float = 0.0) -> Squash:
         soft_upper=initial_loss,
         minimize=True,
     )
+
+
+def take(transform: Transform, index) -> Transform:
+    """The transform for the curves ``index`` (positions, mask or slice) of a batch.
+
+    Shapes: (B,) parameters -> those of the taken curves; scalars are kept.
+    """
+    if transform.n_curves() is None:
+        return transform
+    taken = {
+        f.name: np.asarray(getattr(transform, f.name))[index]
+        for f in fields(transform)
+        if f.init and np.ndim(getattr(transform, f.name)) == 1
+    }
+    return replace(transform, **taken)
