@@ -100,13 +100,15 @@ def main() -> None:
     parser.add_argument("--n-samples", type=int, default=500)
     parser.add_argument("--n-ranks", type=int, default=99, help="thinned draws L")
     parser.add_argument("--n-bins", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--quick", action="store_true", help="16 curves, 200 + 200")
+    parser.add_argument(
+        "--quick", action="store_true", help="16 curves, 200 + 200, 5 bins"
+    )
     parser.add_argument("--out", default="sbc", help="result stem in results/")
     args = parser.parse_args()
     if args.quick:
-        args.n_curves, args.n_warmup, args.n_samples = 16, 200, 200
+        args.n_curves, args.n_warmup, args.n_samples, args.n_bins = 16, 200, 200, 5
     if (args.n_ranks + 1) % args.n_bins:
         parser.error("--n-bins must divide --n-ranks + 1")
 
@@ -132,11 +134,11 @@ def main() -> None:
     truth = true_values(batch, families)
     draws = posterior_draws(post, families, n_steps)
     rng = np.random.default_rng(args.seed)
+    # constants (a fixed weight, say) are no posterior variables: nothing to rank
     results = {
-        name: {
-            "ranks": ranks(draws[name], truth[name], args.n_ranks).tolist(),
-        }
+        name: {"ranks": ranks(draws[name], truth[name], args.n_ranks).tolist()}
         for name in truth
+        if name in draws
     }
     for entry in results.values():
         entry.update(

@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import lcpfn
@@ -45,7 +47,7 @@ def small_prior():
 
 
 @pytest.fixture(scope="module")
-def clean_curve():
+def synthetic_curve():
     t = np.arange(1.0, 11.0)
     rng = np.random.default_rng(0)
     noise = np.exp(TRUE["log_sigma"]) * rng.standard_normal(10)
@@ -53,18 +55,18 @@ def clean_curve():
 
 
 @pytest.fixture(scope="module")
-def single(small_prior, clean_curve):
-    t, y = clean_curve
+def single(small_prior, synthetic_curve):
+    t, y = synthetic_curve
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # few draws: r_hat may pass 1.01
         return fit_mcmc(t, y, small_prior, seed=0, **SETTINGS)
 
 
 @pytest.fixture(scope="module")
-def batch(small_prior, clean_curve):
+def batch(small_prior, synthetic_curve):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_mcmc(None, [clean_curve[1], NEAR_WALL], small_prior, **SETTINGS)
+        return fit_mcmc(None, [synthetic_curve[1], NEAR_WALL], small_prior, **SETTINGS)
 
 
 # ---- the model is generated from the prior spec ------------------------------------
@@ -196,8 +198,8 @@ def test_near_wall_posterior_matches_importance_sampling(batch):
         )
 
 
-def test_same_seed_same_draws(small_prior, clean_curve, single):
-    t, y = clean_curve
+def test_same_seed_same_draws(small_prior, synthetic_curve, single):
+    t, y = synthetic_curve
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         again = fit_mcmc(t, y, small_prior, seed=0, **SETTINGS)
@@ -263,6 +265,14 @@ def test_quantiles_invert_the_cdf_and_are_monotone(single):
     )
     np.testing.assert_allclose(pred.median(), q[3])
     np.testing.assert_allclose(pred.interval(0.9), q[[1, 5]])
+
+
+@settings(max_examples=30, deadline=None)
+@given(levels=st.lists(st.floats(1e-6, 1 - 1e-6), min_size=1, max_size=6))
+def test_quantiles_are_monotone_in_q(single, levels):
+    q = single.predict(t_query=[12.0, 100.0]).quantile(levels)
+    ordered = q[np.argsort(levels, kind="stable")]
+    assert (np.diff(ordered, axis=0) >= 0).all()
 
 
 def test_plot_draws_a_posterior_predictive(single):
@@ -343,3 +353,51 @@ def test_degraded_fits_are_reported():
     message = mcmc._degradation([good, bad])
     assert "r_hat > 1.01 on 1" in message and "divergent transitions on 1" in message
     assert mcmc._summarize([good, bad]).n_divergences == 3
+
+
+# ---- calibration (slow) -----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_on_the_lcpfn_prior():
+    """Ranks of the true values among posterior draws are uniform (SBC).
+
+    Talts et al. (2018): for curves drawn from the prior, an exact posterior
+    sampler puts the truth at a uniform rank among its draws. 64 curves with
+    20 observed steps, ranks among 39 thinned draws, 8 bins; benchmarks/sbc.py
+    runs the same check at full size.
+    """
+    prior = lcpfn.priors.load("lcpfn")
+    n_curves, n_ranks, n_bins = 64, 39, 8
+    prior_draws = lcpfn.sample_curves(prior, n_curves, seed=2024)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # some multimodal posteriors mix slowly
+        post = fit_mcmc(
+            None,
+            prior_draws.y[:, :20].double().numpy(),
+            prior,
+            seed=1,
+            n_warmup=400,
+            n_samples=400,
+        )
+    posterior = post.idata.posterior
+    truth = {
+        "log_sigma": prior_draws.log_sigma,
+        **{k: prior_draws.params[k] for k in ("pow3.c", "ilog2.c", "janoschek.alpha")},
+    }
+    draws = {
+        k: posterior[k].transpose("chain", "draw", "curve").values.reshape(-1, n_curves)
+        for k in truth
+    }
+    for k, family in enumerate(("pow3", "ilog2", "janoschek")):
+        truth[f"weights[{family}]"] = prior_draws.weights[:, k]
+        weights = posterior["weights"].transpose("chain", "draw", "curve", "family")
+        draws[f"weights[{family}]"] = weights.values[..., k].reshape(-1, n_curves)
+    truth["f(100)"] = prior_draws.y_clean[:, -1]
+    draws["f(100)"] = post.curves([100.0])[..., 0]
+    keep = np.linspace(0, 2 * 400 - 1, n_ranks).round().astype(int)
+    for name, true in truth.items():
+        ranks = (draws[name][keep] < true.double().numpy()).sum(axis=0)
+        counts = np.bincount(ranks, minlength=n_ranks + 1).reshape(n_bins, -1).sum(1)
+        # 8 quantities at 1e-3 each: a correct sampler fails this 0.8 % of runs
+        assert stats.chisquare(counts).pvalue > 1e-3, (name, counts.tolist())
