@@ -24,7 +24,6 @@ else is vectorized over curves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from scipy import optimize, special
 from lcpfn import curve_inputs
 from lcpfn.curves import FAMILIES
 from lcpfn.errors import InputError
+from lcpfn.predictive import PredictiveDistribution
 from lcpfn.transforms import Identity, Transform
 
 __all__ = ["FIT_FAMILIES", "GaussianPrediction", "LastValue", "ParametricFit"]
@@ -53,7 +53,7 @@ FIT_FAMILIES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 
-class GaussianPrediction:
+class GaussianPrediction(PredictiveDistribution):
     """A Gaussian predictive in the prior's space, read out in metric units.
 
     Same methods and attributes as ``lcpfn.Prediction``: outputs are NumPy
@@ -88,6 +88,10 @@ class GaussianPrediction:
         self._single = single
 
     @property
+    def _grid(self) -> tuple[int, int]:
+        return self.loc.shape
+
+    @property
     def n_fallback(self) -> int:
         """Curves whose predictive fell back to the last value."""
         return int((self.status != "ok").sum())
@@ -115,33 +119,12 @@ class GaussianPrediction:
                 total += weight * half * density * self.transform.inverse(z)
         return self._out(total / (self.scale * np.sqrt(2.0 * np.pi)))
 
-    def median(self) -> np.ndarray:
-        """Shapes: returns (Q,) or (B, Q)."""
-        return self.quantile(0.5)
-
-    def quantile(self, q: float | Sequence[float]) -> np.ndarray:
-        """Quantiles at levels ``q`` in (0, 1); monotone in q.
-
-        Shapes: scalar q -> (Q,) or (B, Q); L levels -> (L, Q) or (L, B, Q).
-        """
-        levels = np.asarray(q, dtype=np.float64)
-        if levels.ndim > 1 or not np.all((levels > 0) & (levels < 1)):
-            raise InputError(f"q must be levels in (0, 1); got {q!r}")
-        flat = levels.reshape(-1)
+    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
+        """Shapes: levels (L,) -> (L, B, Q)."""
         # a decreasing transform turns the lower quantile into the upper one
-        z_levels = 1.0 - flat if self.transform.minimize else flat
-        z = self.loc + self.scale * special.ndtri(z_levels)[:, None, None]  # (L, B, Q)
-        out = np.stack([self._out(x) for x in self.transform.inverse(z)])
-        return out[0] if levels.ndim == 0 else out
-
-    def interval(self, level: float = 0.9) -> np.ndarray:
-        """Central interval holding ``level`` of the mass.
-
-        Shapes: returns (2, Q) or (2, B, Q): lower, upper.
-        """
-        if not 0 < level < 1:
-            raise InputError(f"level must lie in (0, 1); got {level!r}")
-        return self.quantile([(1 - level) / 2, (1 + level) / 2])
+        z_levels = 1.0 - levels if self.transform.minimize else levels
+        z = self.loc + self.scale * special.ndtri(z_levels)[:, None, None]
+        return self.transform.inverse(z)
 
     def cdf(self, v: Any) -> np.ndarray:
         """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
@@ -151,10 +134,6 @@ class GaussianPrediction:
         # mass beyond a hard bound sits on the bound (see lcpfn.transforms)
         lower, upper = (_column(b) for b in self.transform.bounds())
         return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
-
-    def prob_greater(self, v: Any) -> np.ndarray:
-        """P(y > v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
-        return 1.0 - self.cdf(v)
 
     def log_prob(self, y: Any) -> np.ndarray:
         """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
@@ -169,34 +148,7 @@ class GaussianPrediction:
             raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
         rng = np.random.default_rng(seed)
         z = self.loc + self.scale * rng.standard_normal((n_samples, *self.loc.shape))
-        return np.stack([self._out(x) for x in self.transform.inverse(z)])
-
-    def plot(
-        self, ax=None, *, curve: int = 0, y_true: Any = None, title: str | None = None
-    ):
-        """Fan chart of one curve; see ``lcpfn.plot``."""
-        from lcpfn.plotting import plot
-
-        return plot(self, ax=ax, curve=curve, y_true=y_true, title=title)
-
-    def _broadcast(self, v: Any, name: str) -> np.ndarray:
-        """``v`` (scalar, (Q,), (B, 1) or (B, Q)) as a finite (B, Q) float64 array."""
-        B, Q = self.loc.shape
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-            arr = np.broadcast_to(arr, (Q,) if self._single else (B, Q))
-        except (TypeError, ValueError) as err:
-            raise InputError(
-                f"{name} must broadcast to {(Q,) if self._single else (B, Q)}; "
-                f"got {np.shape(v)}"
-            ) from err
-        if not np.isfinite(arr).all():
-            raise InputError(f"{name} must be finite; got {arr[~np.isfinite(arr)][:3]}")
-        return np.broadcast_to(arr, (B, Q)).copy()
-
-    def _out(self, a: np.ndarray) -> np.ndarray:
-        """(B, Q) -> (Q,) for a one-curve prediction."""
-        return a[0] if self._single else a
+        return self._stack_out(self.transform.inverse(z))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -77,6 +77,7 @@ from scipy import special
 from lcpfn import curve_inputs
 from lcpfn.curves import FAMILIES
 from lcpfn.errors import InputError, SamplingError
+from lcpfn.predictive import PredictiveDistribution
 from lcpfn.priors import CurvePrior, ParamDist
 from lcpfn.priors import load as load_prior
 
@@ -789,7 +790,7 @@ class Posterior:
         )
 
 
-class PosteriorPredictive:
+class PosteriorPredictive(PredictiveDistribution):
     """The posterior predictive at each query step, with ``Prediction``'s protocol.
 
     At each step the predictive is the mixture, over the S posterior draws, of
@@ -816,40 +817,22 @@ class PosteriorPredictive:
         self.observed = observed
         self._single = single
 
+    @property
+    def _grid(self) -> tuple[int, int]:
+        return self._loc.shape[0], self._loc.shape[2]
+
     # ---- the protocol shared with lcpfn.predict.Prediction ----------------------
 
     def mean(self) -> np.ndarray:
         """Shapes: returns (Q,) or (B, Q)."""
         return self._out(self._loc.mean(axis=1))
 
-    def median(self) -> np.ndarray:
-        """Shapes: returns (Q,) or (B, Q)."""
-        return self.quantile(0.5)
-
-    def quantile(self, q: float | Sequence[float]) -> np.ndarray:
-        """Quantiles at levels ``q`` in (0, 1); monotone in q.
-
-        Shapes: scalar q -> (Q,) or (B, Q); L levels -> (L, Q) or (L, B, Q).
-        """
-        levels = np.asarray(q, dtype=np.float64)
-        if levels.ndim > 1 or not np.all((levels > 0) & (levels < 1)):
-            raise InputError(f"q must be levels in (0, 1); got {q!r}")
-        flat = levels.reshape(-1)
-        order = np.argsort(flat)
-        x = np.stack([self._solve_cdf(flat[i]) for i in order])  # (L, B, Q)
+    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
+        """Shapes: levels (L,) -> (L, B, Q)."""
+        order = np.argsort(levels)
+        x = np.stack([self._solve_cdf(levels[i]) for i in order])  # (L, B, Q)
         # each level is solved to ~1e-12 in probability; this makes ties exact
-        x = np.maximum.accumulate(x, axis=0)[np.argsort(order)]
-        out = np.stack([self._out(xi) for xi in x])
-        return out[0] if levels.ndim == 0 else out
-
-    def interval(self, level: float = 0.9) -> np.ndarray:
-        """Central interval holding ``level`` of the mass.
-
-        Shapes: returns (2, Q) or (2, B, Q): lower, upper.
-        """
-        if not 0 < level < 1:
-            raise InputError(f"level must lie in (0, 1); got {level!r}")
-        return self.quantile([(1 - level) / 2, (1 + level) / 2])
+        return np.maximum.accumulate(x, axis=0)[np.argsort(order)]
 
     def cdf(self, v: Any) -> np.ndarray:
         """P(y <= v); ``v`` broadcasts against (Q,) or (B, Q)."""
@@ -884,20 +867,7 @@ class PosteriorPredictive:
         pick = rng.integers(S, size=(n_samples, B))
         loc = self._loc[rows, pick]  # (n, B, Q)
         noise = rng.standard_normal(loc.shape) * self._scale[rows, pick][..., None]
-        return np.stack([self._out(xi) for xi in loc + noise])
-
-    def plot(
-        self,
-        ax: Any = None,
-        *,
-        curve: int = 0,
-        y_true: Any = None,
-        title: str | None = None,
-    ) -> Any:
-        """Fan chart of one curve; see ``lcpfn.plot``."""
-        from lcpfn.plotting import plot
-
-        return plot(self, ax=ax, curve=curve, y_true=y_true, title=title)
+        return self._stack_out(loc + noise)
 
     # ---- internals ------------------------------------------------------------------
 
@@ -953,21 +923,3 @@ class PosteriorPredictive:
                 x = np.where(inside, newton, 0.5 * (lo + hi))
             out[rows] = x
         return out
-
-    def _broadcast(self, v: Any, name: str) -> np.ndarray:
-        """``v`` (scalar, (Q,), (B, 1) or (B, Q)) as a finite (B, Q) float64 array."""
-        B, _, Q = self._loc.shape
-        shape = (Q,) if self._single else (B, Q)
-        try:
-            arr = np.broadcast_to(np.asarray(v, dtype=np.float64), shape)
-        except (TypeError, ValueError) as err:
-            raise InputError(
-                f"{name} must broadcast to {shape}; got {np.shape(v)}"
-            ) from err
-        if not np.isfinite(arr).all():
-            raise InputError(f"{name} must be finite; got {arr[~np.isfinite(arr)][:3]}")
-        return np.broadcast_to(arr, (B, Q)).copy()
-
-    def _out(self, a: np.ndarray) -> np.ndarray:
-        """(B, Q) -> (Q,) for a one-curve fit."""
-        return a[0] if self._single else a

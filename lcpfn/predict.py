@@ -19,7 +19,7 @@ errors. Outputs never contain NaN.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from lcpfn import curve_inputs
 from lcpfn.checkpoint import load_model
 from lcpfn.errors import InputError
 from lcpfn.model import CurvePFN
+from lcpfn.predictive import PredictiveDistribution
 from lcpfn.shipped import shipped_dir
 from lcpfn.transforms import Identity, Transform, take
 
@@ -185,7 +186,7 @@ class Extrapolator:
             ).float()
 
 
-class Prediction:
+class Prediction(PredictiveDistribution):
     """The posterior predictive distribution at each query step, in metric units.
 
     All methods return NumPy float64 arrays of shape (Q,) for one curve or
@@ -242,35 +243,13 @@ class Prediction:
 
         return self._out(self._map_rows(chunk_mean))
 
-    def median(self) -> np.ndarray:
-        """Shapes: returns (Q,) or (B, Q)."""
-        return self.quantile(0.5)
-
-    def quantile(self, q: float | Sequence[float]) -> np.ndarray:
-        """Quantiles at levels ``q`` in (0, 1); monotone in q.
-
-        Shapes: scalar q -> (Q,) or (B, Q); L levels -> (L, Q) or (L, B, Q).
-        """
-        levels = np.asarray(q, dtype=np.float64)
-        if levels.ndim > 1 or not np.all((levels > 0) & (levels < 1)):
-            raise InputError(f"q must be levels in (0, 1); got {q!r}")
-        flat = levels.reshape(-1)
+    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
+        """Shapes: levels (L,) -> (L, B, Q)."""
         # a decreasing transform turns the lower quantile into the upper one
-        y_levels = 1.0 - flat if self.transform.minimize else flat
+        y_levels = 1.0 - levels if self.transform.minimize else levels
         bars = self._x.model.bars
         z = self._map(lambda lg: bars.quantile(lg, y_levels), axis=1)  # (L, B, Q)
-        x = self.transform.inverse(z)
-        out = np.stack([self._out(xi) for xi in x])
-        return out[0] if levels.ndim == 0 else out
-
-    def interval(self, level: float = 0.9) -> np.ndarray:
-        """Central interval holding ``level`` of the mass.
-
-        Shapes: returns (2, Q) or (2, B, Q): lower, upper.
-        """
-        if not 0 < level < 1:
-            raise InputError(f"level must lie in (0, 1); got {level!r}")
-        return self.quantile([(1 - level) / 2, (1 + level) / 2])
+        return self.transform.inverse(z)
 
     def cdf(self, v: Any) -> np.ndarray:
         """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
@@ -284,10 +263,6 @@ class Prediction:
         # mass beyond a hard bound sits on the bound (see lcpfn.transforms)
         lower, upper = (_per_curve_column(b) for b in self.transform.bounds())
         return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
-
-    def prob_greater(self, v: Any) -> np.ndarray:
-        """P(y > v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
-        return 1.0 - self.cdf(v)
 
     def log_prob(self, y: Any) -> np.ndarray:
         """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
@@ -307,15 +282,11 @@ class Prediction:
         bars = self._x.model.bars
         z = self._map(lambda lg: bars.sample(lg, n_samples, generator), axis=1)
         x = self.transform.inverse(z)
-        return np.stack([self._out(xi) for xi in x])
+        return self._stack_out(x)
 
-    def plot(
-        self, ax=None, *, curve: int = 0, y_true: Any = None, title: str | None = None
-    ):
-        """Fan chart of one curve; see ``lcpfn.plot``."""
-        from lcpfn.plotting import plot
-
-        return plot(self, ax=ax, curve=curve, y_true=y_true, title=title)
+    @property
+    def _grid(self) -> tuple[int, int]:
+        return tuple(self._inputs[3].shape)
 
     # ---- for experts --------------------------------------------------------
 
@@ -361,25 +332,6 @@ class Prediction:
             out = fn(logits, rows)
             parts.append(out.double().cpu().numpy() if torch.is_tensor(out) else out)
         return np.concatenate(parts, axis=axis)
-
-    def _broadcast(self, v: Any, name: str) -> np.ndarray:
-        """``v`` (scalar, (Q,), (B, 1) or (B, Q)) as a finite (B, Q) float64 array."""
-        B, Q = self._inputs[3].shape
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-            arr = np.broadcast_to(arr, (Q,) if self._single else (B, Q))
-        except (TypeError, ValueError) as err:
-            raise InputError(
-                f"{name} must broadcast to {(Q,) if self._single else (B, Q)}; "
-                f"got {np.shape(v)}"
-            ) from err
-        if not np.isfinite(arr).all():
-            raise InputError(f"{name} must be finite; got {arr[~np.isfinite(arr)][:3]}")
-        return np.broadcast_to(arr, (B, Q)).copy()
-
-    def _out(self, a: np.ndarray) -> np.ndarray:
-        """(B, Q) -> (Q,) for a one-curve prediction."""
-        return a[0] if self._single else a
 
 
 def _per_curve_column(bound: np.ndarray) -> np.ndarray:
