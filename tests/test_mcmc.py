@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import lcpfn
-from lcpfn import mcmc
+from lcpfn import mcmc, posterior
 from lcpfn.errors import InputError
 from lcpfn.mcmc import Diagnostics, fit_mcmc
 from lcpfn.priors import ParamDist
@@ -342,7 +342,7 @@ def test_degraded_fits_are_reported():
         n_divergences=0,
         boundary_rejection_rate=0.01,
     )
-    assert mcmc._degradation([good, good]) is None
+    assert posterior._degradation([good, good]) is None
     bad = Diagnostics(
         r_hat_max=1.2,
         ess_bulk_min=10.0,
@@ -350,9 +350,9 @@ def test_degraded_fits_are_reported():
         n_divergences=3,
         boundary_rejection_rate=0.0,
     )
-    message = mcmc._degradation([good, bad])
+    message = posterior._degradation([good, bad])
     assert "r_hat > 1.01 on 1" in message and "divergent transitions on 1" in message
-    assert mcmc._summarize([good, bad]).n_divergences == 3
+    assert posterior._summarize([good, bad]).n_divergences == 3
 
 
 # ---- calibration (slow) -----------------------------------------------------------

@@ -1,0 +1,401 @@
+"""The result of ``lcpfn.mcmc.fit_mcmc``: posterior draws, diagnostics, predictive.
+
+``Posterior`` holds the draws of every curve as an ArviZ ``InferenceData``,
+their convergence ``Diagnostics`` (r_hat, ESS, divergences, boundary
+rejections, with a warning when they are bad) and gives the posterior
+predictive as a ``PosteriorPredictive``, which answers the same questions as
+the PFN's ``lcpfn.predict.Prediction`` (the protocol of
+``lcpfn.predictive.PredictiveDistribution``).
+
+The prior's curve formulas are ``lcpfn.mcmc``'s (``_values``, ``_mixture``),
+imported where they are used: ``lcpfn.mcmc`` imports this module, and jax is
+never needed here (the draws are NumPy arrays).
+
+NaN policy: outputs contain no NaN for valid input; ``v`` and ``y`` arguments
+must be finite.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from lcpfn import curve_inputs
+from lcpfn.errors import InputError
+from lcpfn.predictive import PredictiveDistribution
+from lcpfn.priors import CurvePrior
+
+__all__ = ["Diagnostics", "Posterior", "PosteriorPredictive"]
+
+R_HAT_LIMIT = 1.01
+_QUANTILE_TOL = 1e-9  # bisection stops when brackets are this narrow (y units)
+_ROWS_PER_PASS = 2**22  # predictive: (curves x draws x queries) per vectorized pass
+
+
+def _arviz() -> Any:
+    from lcpfn.mcmc import _import_backend
+
+    return _import_backend()[2]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diagnostics:
+    """Convergence summary: the worst value over all parameters (and curves).
+
+    ``r_hat_max`` is NaN with a single chain (R-hat compares chains).
+    ``boundary_rejection_rate`` is the share of NUTS proposals that left the
+    prior's support and were rejected (see the module docstring).
+    """
+
+    r_hat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    n_divergences: int
+    boundary_rejection_rate: float
+
+
+def _curve_diagnostics(idata: Any, stats: dict[str, np.ndarray]) -> list[Diagnostics]:
+    """One Diagnostics per curve, from an InferenceData with a ``curve`` dim.
+
+    Shapes: stats (B, C, S) each  ->  B Diagnostics
+    """
+    az = _arviz()
+    B, C, _ = stats["diverging"].shape
+
+    def worst(dataset: Any, reduce: Callable[..., np.ndarray], nan: float) -> Any:
+        # NaN comes from a chain that never moved: count it as the worst value
+        per_var = [
+            reduce(v.transpose("curve", ...).values.reshape(B, -1), axis=1)
+            for v in dataset.data_vars.values()
+        ]
+        return np.nan_to_num(reduce(np.stack(per_var), axis=0), nan=nan)  # (B,)
+
+    r_hat = (
+        worst(az.rhat(idata.posterior), np.max, np.inf) if C > 1 else np.full(B, np.nan)
+    )
+    ess_bulk = worst(az.ess(idata.posterior, method="bulk"), np.min, 0.0)
+    ess_tail = worst(az.ess(idata.posterior, method="tail"), np.min, 0.0)
+    divergences = stats["diverging"].sum(axis=(1, 2))
+    rejected = stats["boundary_rejected"].mean(axis=(1, 2))
+    return [
+        Diagnostics(
+            r_hat_max=float(r_hat[b]),
+            ess_bulk_min=float(ess_bulk[b]),
+            ess_tail_min=float(ess_tail[b]),
+            n_divergences=int(divergences[b]),
+            boundary_rejection_rate=float(rejected[b]),
+        )
+        for b in range(B)
+    ]
+
+
+def _summarize(curves: Sequence[Diagnostics]) -> Diagnostics:
+    r_hats = [d.r_hat_max for d in curves]
+    return Diagnostics(
+        r_hat_max=float("nan") if np.isnan(r_hats).all() else float(np.nanmax(r_hats)),
+        ess_bulk_min=min(d.ess_bulk_min for d in curves),
+        ess_tail_min=min(d.ess_tail_min for d in curves),
+        n_divergences=sum(d.n_divergences for d in curves),
+        boundary_rejection_rate=float(
+            np.mean([d.boundary_rejection_rate for d in curves])
+        ),
+    )
+
+
+def _degradation(curves: Sequence[Diagnostics]) -> str | None:
+    """A warning message if some curve's chains did not converge, else None."""
+    high = sum(d.r_hat_max > R_HAT_LIMIT for d in curves)
+    diverged = sum(d.n_divergences > 0 for d in curves)
+    if not (high or diverged):
+        return None
+    return (
+        f"MCMC may not have converged: r_hat > {R_HAT_LIMIT} on {high} and "
+        f"divergent transitions on {diverged} of {len(curves)} curve(s) "
+        f"(see Posterior.curve_diagnostics); raise n_warmup and n_samples, or "
+        f"target_accept_prob against divergences"
+    )
+
+
+class Posterior:
+    """Posterior draws of ``fit_mcmc``, their diagnostics and the predictive.
+
+    Attributes:
+        idata: ``arviz.InferenceData`` with groups ``posterior`` (one variable
+            per sampled parameter, named as in ``CurveBatch.params``:
+            ``"pow3.c"``, ..., plus ``"weights"`` (F,) and ``"log_sigma"``),
+            ``posterior_predictive`` (``"y"`` at the observed steps),
+            ``observed_data`` (``"y"``), ``constant_data`` (``"t"``, user
+            units) and ``sample_stats`` (``diverging``, ``n_steps``,
+            ``acceptance_rate``, ``step_size``, ``lp``, ``boundary_rejected``).
+        diagnostics: ``Diagnostics``, worst case over all curves.
+        curve_diagnostics: one ``Diagnostics`` per curve.
+        seconds: sampling wall time per curve (compilation not included).
+        compile_seconds: wall time spent compiling (0 when a compiled sampler
+            of the same prior, settings and batch shape was reused).
+        observed: (t, y) as given, user units: (T,) each, or (B, T) each.
+
+    Shapes:
+        idata.posterior: (chain, draw) per scalar parameter for one curve,
+        (chain, draw, curve) for a batch; ``weights`` adds a ``family`` axis.
+    """
+
+    def __init__(
+        self,
+        *,
+        prior: CurvePrior,
+        draws: dict[str, np.ndarray],
+        stats: dict[str, np.ndarray],
+        t_obs: np.ndarray,
+        y_obs: np.ndarray,
+        single: bool,
+        last: float,
+        horizon: float,
+        n_steps: int,
+        seconds: float,
+        compile_seconds: float,
+        seed: int,
+    ) -> None:
+        self.prior = prior
+        self.horizon = horizon
+        self.n_steps = n_steps
+        self.seconds = seconds
+        self.compile_seconds = compile_seconds
+        self.observed = (t_obs[0], y_obs[0]) if single else (t_obs, y_obs)
+        self._t, self._y, self._single, self._last = t_obs, y_obs, single, last
+        self._draws = {k: v.astype(np.float64) for k, v in draws.items()}
+        idata = self._inference_data(stats, np.random.default_rng(seed))
+        self.curve_diagnostics = tuple(_curve_diagnostics(idata, stats))
+        self.diagnostics = _summarize(self.curve_diagnostics)
+        self.idata = idata.isel(curve=0) if single else idata
+
+    def predict(self, t_query: Any = None) -> PosteriorPredictive:
+        """The posterior predictive at ``t_query`` (observation noise included).
+
+        Args:
+            t_query: (Q,) for all curves or (B, Q) each, in the units of t;
+                default: the whole steps after the last observed one (the
+                batch's width T when ``t_obs`` was None) up to ``horizon``.
+
+        Returns:
+            A ``PosteriorPredictive`` with the methods of ``lcpfn.Prediction``.
+
+        Shapes:
+            outputs (Q,) for one curve, (B, Q) for a batch.
+        """
+        q = self._queries(t_query)
+        loc, scale = self._components(q * self.n_steps / self.horizon)
+        return PosteriorPredictive(
+            loc,
+            scale,
+            steps=q[0] if self._single else q,
+            observed=self.observed,
+            single=self._single,
+        )
+
+    def curves(self, t_query: Any) -> np.ndarray:
+        """The clean curve f_s of every posterior draw at ``t_query`` (no noise).
+
+        Args:
+            t_query: (Q,) for all curves or (B, Q) each, in the units of t.
+
+        Shapes:
+            returns (S, Q) for one curve or (S, B, Q) for a batch, with
+            S = chains x draws, chain after chain.
+        """
+        loc, _ = self._components(self._queries(t_query) * self.n_steps / self.horizon)
+        return loc[0] if self._single else np.moveaxis(loc, 1, 0)
+
+    def _queries(self, t_query: Any) -> np.ndarray:
+        """Validated query steps, user units. Shapes: returns (B, Q)."""
+        q = curve_inputs.parse_queries(
+            t_query, self._y.shape[0], self._last, self.horizon
+        )
+        curve_inputs.check_steps(self._t, self._y, q, self.horizon)
+        return q
+
+    def _components(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Clean curves and noise scales of every draw at model-unit steps ``t``.
+
+        Shapes: t (B, Q)  ->  loc (B, S, Q), scale (B, S) with S = chains x draws
+        """
+        from lcpfn.mcmc import _mixture, _values
+
+        B = t.shape[0]
+        flat = {k: v.reshape(B, -1, *v.shape[3:]) for k, v in self._draws.items()}
+        values = _values(self.prior, flat, np)
+        with np.errstate(over="ignore"):  # inf inside a formula is harmless (1 / inf)
+            loc = _mixture(self.prior, values, t[:, None, :], np)  # (B, S, Q)
+        S = loc.shape[1]
+        scale = np.broadcast_to(np.exp(values["log_sigma"]), (B, S))
+        return loc, scale
+
+    def _inference_data(self, stats: dict[str, np.ndarray], rng: Any) -> Any:
+        """InferenceData with a ``curve`` dim (dropped later for one curve)."""
+        az = _arviz()
+        B, T = self._y.shape
+        C, S = stats["diverging"].shape[1:]
+        observed = ~np.isnan(self._y)
+        loc, scale = self._components(self._t * self.n_steps / self.horizon)
+        y_rep = loc + scale[..., None] * rng.standard_normal(loc.shape)  # (B, CS, T)
+        y_rep = np.where(observed[:, None, :], y_rep, np.nan).reshape(B, C, S, T)
+
+        def chain_first(a: np.ndarray) -> np.ndarray:
+            """(B, C, S, ...) -> (C, S, B, ...), ArviZ's order."""
+            return np.moveaxis(a, 0, 2)
+
+        families = [f.name for f in self.prior.families]
+        dims: dict[str, list[str]] = {
+            k: ["curve", "family"] if k.startswith("weights") else ["curve"]
+            for k in self._draws
+        }
+        stats = {k: v for k, v in stats.items() if k != "in_support"}
+        dims.update({k: ["curve"] for k in stats})
+        return az.from_dict(
+            posterior={k: chain_first(v) for k, v in self._draws.items()},
+            posterior_predictive={"y": chain_first(y_rep)},
+            observed_data={"y": self._y},
+            constant_data={"t": self._t},
+            sample_stats={k: chain_first(v) for k, v in stats.items()},
+            coords={"curve": np.arange(B), "family": families, "step": np.arange(T)},
+            dims={**dims, "y": ["curve", "step"], "t": ["curve", "step"]},
+        )
+
+
+class PosteriorPredictive(PredictiveDistribution):
+    """The posterior predictive at each query step, with ``Prediction``'s protocol.
+
+    At each step the predictive is the mixture, over the S posterior draws, of
+    Normal(f_s(t), sigma_s): the draw's clean curve plus its observation noise.
+    Densities and CDFs are exact for that mixture; quantiles solve its CDF
+    (safeguarded Newton); ``mean`` averages the clean curves. All methods
+    return NumPy float64 arrays of shape (Q,) for one curve or (B, Q) for a
+    batch, with a leading axis for several levels or samples. ``steps`` holds
+    the query steps and ``observed`` the (t, y) given, in the user's units.
+    """
+
+    def __init__(
+        self,
+        loc: np.ndarray,
+        scale: np.ndarray,
+        *,
+        steps: np.ndarray,
+        observed: tuple[np.ndarray, np.ndarray],
+        single: bool,
+    ) -> None:
+        self._loc = loc  # (B, S, Q)
+        self._scale = scale  # (B, S)
+        self.steps = steps
+        self.observed = observed
+        self._single = single
+
+    @property
+    def _grid(self) -> tuple[int, int]:
+        return self._loc.shape[0], self._loc.shape[2]
+
+    # ---- the protocol shared with lcpfn.predict.Prediction ----------------------
+
+    def mean(self) -> np.ndarray:
+        """Shapes: returns (Q,) or (B, Q)."""
+        return self._out(self._loc.mean(axis=1))
+
+    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
+        """Shapes: levels (L,) -> (L, B, Q)."""
+        order = np.argsort(levels)
+        x = np.stack([self._solve_cdf(levels[i]) for i in order])  # (L, B, Q)
+        # each level is solved to ~1e-12 in probability; this makes ties exact
+        return np.maximum.accumulate(x, axis=0)[np.argsort(order)]
+
+    def cdf(self, v: Any) -> np.ndarray:
+        """P(y <= v); ``v`` broadcasts against (Q,) or (B, Q)."""
+        x = self._broadcast(v, "v")
+        return self._out(self._reduce(x, lambda z, s: special.ndtr(z).mean(axis=1)))
+
+    def prob_greater(self, v: Any) -> np.ndarray:
+        """P(y > v); ``v`` broadcasts against (Q,) or (B, Q)."""
+        x = self._broadcast(v, "v")
+        return self._out(self._reduce(x, lambda z, s: special.ndtr(-z).mean(axis=1)))
+
+    def log_prob(self, y: Any) -> np.ndarray:
+        """Log-density of ``y``; broadcasts against (Q,) or (B, Q)."""
+        x = self._broadcast(y, "y")
+
+        def mixture_log_density(z: np.ndarray, scale: np.ndarray) -> np.ndarray:
+            log_pdf = -0.5 * z**2 - np.log(scale)[..., None] - 0.5 * np.log(2 * np.pi)
+            return special.logsumexp(log_pdf, axis=1) - np.log(z.shape[1])
+
+        return self._out(self._reduce(x, mixture_log_density))
+
+    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
+        """Draws from the predictive: each draw follows one posterior curve.
+
+        Shapes: returns (S, Q) or (S, B, Q) with S = n_samples.
+        """
+        if not isinstance(n_samples, int) or n_samples < 1:
+            raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
+        rng = np.random.default_rng(seed)
+        B, S, Q = self._loc.shape
+        rows = np.arange(B)
+        pick = rng.integers(S, size=(n_samples, B))
+        loc = self._loc[rows, pick]  # (n, B, Q)
+        noise = rng.standard_normal(loc.shape) * self._scale[rows, pick][..., None]
+        return self._stack_out(loc + noise)
+
+    # ---- internals ------------------------------------------------------------------
+
+    def _row_chunks(self) -> list[slice]:
+        """Curves per vectorized pass, so (curves, S, Q) temporaries stay bounded."""
+        B, S, Q = self._loc.shape
+        step = max(1, _ROWS_PER_PASS // (S * Q))
+        return [slice(i, min(i + step, B)) for i in range(0, B, step)]
+
+    def _reduce(
+        self, x: np.ndarray, fn: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """``fn(z, scale)`` over curve chunks, z = (x - loc) / scale standardized.
+
+        Shapes: x (B, Q); fn: (b, S, Q), (b, S) -> (b, Q); returns (B, Q)
+        """
+        out = np.empty(x.shape)
+        for rows in self._row_chunks():
+            scale = self._scale[rows]
+            z = (x[rows, None, :] - self._loc[rows]) / scale[..., None]
+            out[rows] = fn(z, scale)
+        return out
+
+    def _solve_cdf(self, level: float) -> np.ndarray:
+        """The mixture's quantile at ``level`` per curve and step. Returns (B, Q).
+
+        Each component's own quantile brackets the mixture's (the mixture CDF is
+        <= level at the smallest, >= level at the largest); Newton steps that
+        leave the bracket are replaced by bisection.
+        """
+        out = np.empty(self._loc.shape[::2])
+        z_level = special.ndtri(level)
+        for rows in self._row_chunks():
+            loc, scale = (
+                self._loc[rows],
+                self._scale[rows][..., None],
+            )  # (b,S,Q), (b,S,1)
+            components = loc + scale * z_level
+            lo, hi = components.min(axis=1), components.max(axis=1)
+            x = components.mean(axis=1)
+            for _ in range(100):
+                z = (x[:, None, :] - loc) / scale
+                excess = special.ndtr(z).mean(axis=1) - level
+                density = (np.exp(-0.5 * z**2) / scale).mean(axis=1) / math.sqrt(
+                    2 * math.pi
+                )
+                lo, hi = np.where(excess < 0, x, lo), np.where(excess < 0, hi, x)
+                if np.all((np.abs(excess) < 1e-12) | (hi - lo < _QUANTILE_TOL)):
+                    break
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    newton = x - excess / density
+                inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
+                x = np.where(inside, newton, 0.5 * (lo + hi))
+            out[rows] = x
+        return out
