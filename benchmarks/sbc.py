@@ -2,7 +2,8 @@
 
 Usage:
     python benchmarks/sbc.py [--prior lcpfn] [--n-curves 200] [--n-obs 20]
-                             [--n-warmup 500] [--n-samples 500] [--quick]
+                             [--n-chains 4] [--n-warmup 500] [--n-samples 500]
+                             [--target-accept-prob 0.9] [--diagonal-mass] [--quick]
 
 Talts et al. (2018), "Validating Bayesian inference algorithms with
 simulation-based calibration": draw parameters and a noisy curve from the
@@ -95,9 +96,13 @@ def main() -> None:
     parser.add_argument("--prior", default="lcpfn", help="shipped name or .toml path")
     parser.add_argument("--n-curves", type=int, default=200)
     parser.add_argument("--n-obs", type=int, default=20, help="observed prefix")
-    parser.add_argument("--n-chains", type=int, default=2)
+    parser.add_argument("--n-chains", type=int, default=4)
     parser.add_argument("--n-warmup", type=int, default=500)
     parser.add_argument("--n-samples", type=int, default=500)
+    parser.add_argument("--target-accept-prob", type=float, default=0.9)
+    parser.add_argument(
+        "--diagonal-mass", action="store_true", help="no dense mass matrix"
+    )
     parser.add_argument("--n-ranks", type=int, default=99, help="thinned draws L")
     parser.add_argument("--n-bins", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -128,6 +133,8 @@ def main() -> None:
             n_chains=args.n_chains,
             n_warmup=args.n_warmup,
             n_samples=args.n_samples,
+            target_accept_prob=args.target_accept_prob,
+            dense_mass=not args.diagonal_mass,
             batch_size=args.batch_size,
         )
     seconds = time.perf_counter() - start
@@ -184,6 +191,7 @@ def main() -> None:
 
 def _markdown(r: dict) -> str:
     c, d, m = r["config"], r["diagnostics"], r["machine"]
+    mass = "diagonal" if c.get("diagonal_mass", True) else "dense"
     lines = [
         f"# Simulation-based calibration of `lcpfn.mcmc` (prior `{r['prior']}`)",
         "",
@@ -192,7 +200,9 @@ def _markdown(r: dict) -> str:
         "",
         f"{c['n_curves']} prior curves (seed {c['seed']}), first {c['n_obs']} of "
         f"100 steps observed; {c['n_chains']} chains x ({c['n_warmup']} warm-up + "
-        f"{c['n_samples']} draws), batches of {c['batch_size']} curves. Ranks among "
+        f"{c['n_samples']} draws), {mass} mass matrix, target acceptance "
+        f"{c.get('target_accept_prob', 0.8)}, batches of {c['batch_size']} curves. "
+        f"Ranks among "
         f"L = {c['n_ranks']} thinned draws, {c['n_bins']} bins.",
         "",
         f"Wall time: {r['seconds_total']:.0f} s in all, "

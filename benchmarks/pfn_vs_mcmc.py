@@ -1,0 +1,493 @@
+"""The shipped PFN against NUTS on the same prior: accuracy, calibration, cost.
+
+Usage:
+    python benchmarks/pfn_vs_mcmc.py [--model default] [--n-curves 20]
+                                     [--budgets 250 500] [--n-chains 4]
+
+Draws ``--n-curves`` fresh curves of 100 steps from the model's prior (seed
+fixed, a stream no training run uses) and, at each cutoff of 10/20/40/80 %
+observed, predicts the unseen steps with the PFN and with ``fit_mcmc`` at each
+budget (``--n-chains`` chains x (b warm-up + b draws) for each b in
+``--budgets``). Every method sees the same curves. Reports per method and
+cutoff, as ``benchmarks/prior_accuracy.py`` does:
+
+- mean log-likelihood of the noisy unseen values (mean over curves and unseen
+  steps) with a 95 % bootstrap interval over curves, and the paired
+  difference PFN - MCMC with its own bootstrap interval,
+- MSE of the median, coverage of the central 90 % interval, PIT histograms,
+- wall time per curve: PFN ``predict`` timed one curve at a time and in one
+  batch (after a warm-up call); MCMC sampling time per curve in batches of
+  ``--batch-size`` (compilation reported apart), and the ratio of the two,
+- MCMC diagnostics per budget and cutoff: curves with max r_hat > 1.01 over
+  all parameters, with r_hat > 1.01 for the extrapolated value f(100), with
+  bulk ESS < 100 per chain, with divergences. No curve is excluded.
+
+The MCMC runs of one budget share one compiled sampler: every cutoff's
+observed prefix is passed as an (N, 80) array with NaN after the cutoff (a NaN
+is an unobserved step, so the posterior is the same as for the prefix alone).
+
+Writes benchmarks/results/<out>.{json,md}, <out>_pit.png, <out>_ll.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import lcpfn
+from lcpfn import metrics
+from lcpfn.mcmc import fit_mcmc
+from lcpfn.priors import from_dict
+
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
+
+CUTOFFS = (10, 20, 40, 80)
+N_STEPS = 100
+PAPER_MCMC = (1.642, 1.956, 2.285, 2.486)  # LC-PFN paper, best MCMC (DESIGN.md)
+SEED = 20_261_124  # fresh curves: no training run or other benchmark draws these
+
+
+def score(pred, truth: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-curve scores and the PIT values of one predictive.
+
+    Shapes: truth (N, Q)  ->  "ll", "se", "cov" (N,), "pit" (N * Q,)
+    """
+    lo, hi = pred.interval(0.9)
+    return {
+        "ll": metrics.log_likelihood(pred.log_prob(truth), truth),
+        "se": metrics.squared_error(pred.median(), truth),
+        "cov": metrics.interval_coverage(lo, hi, truth),
+        "pit": metrics.pit_values(pred.cdf(truth), truth),
+    }
+
+
+def large_sample_estimate(record: dict, model_name: str) -> dict | None:
+    """Each MCMC budget's mean LL on 10,000 prior curves, estimated.
+
+    The PFN's mean LL on ``benchmarks/prior_accuracy.py``'s 10,000 curves minus
+    the paired difference PFN - MCMC measured here: the subsample's own
+    offset (its curves are easier or harder than average) cancels in the
+    difference, so this is comparable with the paper's 10,000-curve numbers.
+    The interval is the difference's bootstrap interval, shifted likewise.
+    None without a prior_accuracy result for the model.
+    """
+    path = RESULTS / f"prior_accuracy_{Path(model_name).name}.json"
+    if not path.exists():
+        return None
+    reference = json.loads(path.read_text())
+    out = {"source": path.name, "n_curves": reference["n_curves"], "methods": {}}
+    for name, rows in list(record["methods"].items())[1:]:
+        out["methods"][name] = {}
+        for k, v in rows.items():
+            pfn = reference["summary"][k]["mean_log_likelihood"]
+            lo, hi = v["pfn_minus_mcmc_ll_ci95"]
+            out["methods"][name][k] = {
+                "pfn_large_sample": pfn,
+                "mcmc_estimate": pfn - v["pfn_minus_mcmc_ll"],
+                "mcmc_estimate_ci95": [pfn - hi, pfn - lo],
+            }
+    return out
+
+
+def fit_settings() -> dict:
+    """``fit_mcmc``'s defaults that the benchmark does not set (mass, acceptance)."""
+    return {
+        name: p.default
+        for name, p in inspect.signature(fit_mcmc).parameters.items()
+        if name in ("target_accept_prob", "max_tree_depth", "dense_mass")
+    }
+
+
+def run_pfn(model, y: np.ndarray) -> dict[int, dict]:
+    """PFN scores and timings per cutoff. Shapes: y (N, 100) noisy curves."""
+    out = {}
+    for c in CUTOFFS:
+        cutoff = c * N_STEPS // 100
+        queries = np.arange(cutoff + 1.0, N_STEPS + 1.0)
+        model.predict(y[:1, :cutoff], t_query=queries)  # warm-up
+        start = time.perf_counter()
+        for row in y[:, :cutoff]:
+            model.predict(row, t_query=queries)
+        one = (time.perf_counter() - start) / len(y)
+        start = time.perf_counter()
+        pred = model.predict(y[:, :cutoff], t_query=queries)
+        batched = (time.perf_counter() - start) / len(y)
+        out[c] = {
+            **score(pred, y[:, cutoff:]),
+            "seconds_one": one,
+            "seconds_batched": batched,
+        }
+    return out
+
+
+def run_mcmc(prior, y: np.ndarray, args, budget: int) -> dict[int, dict]:
+    """MCMC scores, timings and diagnostics per cutoff at one budget."""
+    import arviz as az
+
+    out = {}
+    width = CUTOFFS[-1] * N_STEPS // 100
+    for c in CUTOFFS:
+        cutoff = c * N_STEPS // 100
+        y_obs = np.full((len(y), width), np.nan)
+        y_obs[:, :cutoff] = y[:, :cutoff]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            post = fit_mcmc(
+                None,
+                y_obs,
+                prior,
+                seed=args.seed + c,
+                n_chains=args.n_chains,
+                n_warmup=budget,
+                n_samples=budget,
+                batch_size=args.batch_size,
+            )
+        pred = post.predict(np.arange(cutoff + 1.0, N_STEPS + 1.0))
+        f_last = post.curves([float(N_STEPS)])[..., 0]  # (C * S, N)
+        f_last = f_last.reshape(args.n_chains, budget, -1)
+        r_hat_f = np.array([float(az.rhat(f_last[..., b])) for b in range(len(y))])
+        per_curve = post.curve_diagnostics
+        out[c] = {
+            **score(pred, y[:, cutoff:]),
+            "seconds": post.seconds,
+            "compile_seconds": post.compile_seconds,
+            "r_hat": np.array([d.r_hat_max for d in per_curve]),
+            "r_hat_f_last": r_hat_f,
+            "ess_bulk": np.array([d.ess_bulk_min for d in per_curve]),
+            "divergences": np.array([d.n_divergences for d in per_curve]),
+            "boundary_rejection_rate": post.diagnostics.boundary_rejection_rate,
+            "warnings": [str(w.message) for w in caught],
+        }
+        print(f"mcmc {budget} {c}%: {post.seconds:.2f} s/curve", flush=True)
+    return out
+
+
+def summarize(m: dict, pfn_ll: np.ndarray | None, n_chains: int) -> dict:
+    """JSON-ready summary of one method at one cutoff."""
+    ll = m["ll"]
+    row = {
+        "mean_log_likelihood": float(ll.mean()),
+        "log_likelihood_ci95": metrics.bootstrap_ci(ll).tolist(),
+        "mse_median": float(m["se"].mean()),
+        "coverage_90": float(m["cov"].mean()),
+        "pit_histogram": (
+            np.histogram(m["pit"], bins=10, range=(0, 1))[0] / m["pit"].size
+        ).tolist(),
+        "per_curve_log_likelihood": ll.tolist(),
+    }
+    if "seconds_one" in m:
+        row["seconds_per_curve_one"] = m["seconds_one"]
+        row["seconds_per_curve_batched"] = m["seconds_batched"]
+        return row
+    diff = pfn_ll - ll
+    row.update(
+        seconds_per_curve=m["seconds"],
+        compile_seconds=m["compile_seconds"],
+        pfn_minus_mcmc_ll=float(diff.mean()),
+        pfn_minus_mcmc_ll_ci95=metrics.bootstrap_ci(diff).tolist(),
+        curves_r_hat_over_1_01=int((m["r_hat"] > 1.01).sum()),
+        curves_r_hat_f_last_over_1_01=int((m["r_hat_f_last"] > 1.01).sum()),
+        curves_ess_bulk_under_100_per_chain=int((m["ess_bulk"] < 100 * n_chains).sum()),
+        curves_with_divergences=int((m["divergences"] > 0).sum()),
+        r_hat_max=float(m["r_hat"].max()),
+        r_hat_f_last_max=float(m["r_hat_f_last"].max()),
+        ess_bulk_min=float(m["ess_bulk"].min()),
+        n_divergences=int(m["divergences"].sum()),
+        boundary_rejection_rate=m["boundary_rejection_rate"],
+        warnings=m["warnings"],
+        per_curve_r_hat=m["r_hat"].tolist(),
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="default", help="shipped name or path")
+    parser.add_argument("--n-curves", type=int, default=20)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[250, 500])
+    parser.add_argument("--n-chains", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--out", default="pfn_vs_mcmc", help="result stem")
+    args = parser.parse_args()
+
+    model = lcpfn.load(args.model)
+    prior = from_dict(model.card["prior"]) if "prior" in model.card else None
+    prior = prior or lcpfn.priors.load("lcpfn")
+    y = lcpfn.sample_curves(prior, args.n_curves, N_STEPS, seed=args.seed).y
+    y = y.double().numpy()
+
+    start = time.perf_counter()
+    pfn = run_pfn(model, y)
+    methods = {f"PFN {args.model}": {c: summarize(pfn[c], None, 0) for c in CUTOFFS}}
+    for b in args.budgets:
+        runs = run_mcmc(prior, y, args, b)
+        methods[f"MCMC {args.n_chains}x({b}+{b})"] = {
+            c: summarize(runs[c], pfn[c]["ll"], args.n_chains) for c in CUTOFFS
+        }
+    record = {
+        "benchmark": "pfn_vs_mcmc",
+        "command": "python benchmarks/pfn_vs_mcmc.py " + " ".join(sys.argv[1:]),
+        "machine": describe_machine(),
+        "config": {k: v for k, v in vars(args).items() if k != "out"},
+        "model_sha256": model.card.get("sha256"),
+        "n_parameters": model.card.get("n_parameters"),
+        "prior": prior.name,
+        "prior_sha256": prior.hash(),
+        "fit_mcmc_settings": fit_settings(),
+        "seconds_total": time.perf_counter() - start,
+        "paper_mcmc_mean_log_likelihood": dict(zip(CUTOFFS, PAPER_MCMC, strict=True)),
+        "methods": {
+            name: {f"{c}%": r for c, r in rows.items()}
+            for name, rows in methods.items()
+        },
+    }
+    record["large_sample_estimate"] = large_sample_estimate(record, args.model)
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / args.out
+    stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(_markdown(record))
+    _plot_pit(record, RESULTS / f"{args.out}_pit.png")
+    _plot_ll(record, RESULTS / f"{args.out}_ll.png")
+    print(_markdown(record))
+
+
+def _row(label: str, rows: dict, fmt) -> str:
+    return f"| {label} | " + " | ".join(fmt(r) for r in rows.values()) + " |"
+
+
+def _markdown(r: dict) -> str:
+    c, m, fit = r["config"], r["machine"], r["fit_mcmc_settings"]
+    methods = r["methods"]
+    pfn_name = next(iter(methods))
+    pfn = methods[pfn_name]
+    lines = [
+        "# PFN against MCMC on prior curves",
+        "",
+        f"`{r['command']}` at revision {m['git_revision']}; {m['cpu']}, "
+        f"{m['cpu_count']} cores (shared with other jobs: timings are upper "
+        f"bounds), {r['seconds_total']:.0f} s in all.",
+        "",
+        f"{c['n_curves']} fresh curves from prior `{r['prior']}` (seed {c['seed']}), "
+        f"the same for every method; MCMC: {c['n_chains']} chains, NUTS "
+        f"({'dense' if fit['dense_mass'] else 'diagonal'} mass matrix, target "
+        f"acceptance {fit['target_accept_prob']}), batches of "
+        f"{c['batch_size']} curves. Log-likelihood of the noisy unseen values, mean "
+        f"over curves and steps, [95 % bootstrap interval over curves].",
+        "",
+        "| method | " + " | ".join(f"{k} observed" for k in pfn) + " |",
+        "|---|" + "---:|" * len(pfn),
+    ]
+    for name, rows in methods.items():
+        lines.append(
+            _row(
+                f"{name}: mean LL",
+                rows,
+                lambda v: (
+                    f"{v['mean_log_likelihood']:.3f} "
+                    f"[{v['log_likelihood_ci95'][0]:.3f}, "
+                    f"{v['log_likelihood_ci95'][1]:.3f}]"
+                ),
+            )
+        )
+    lines.append(
+        "| MCMC (paper, 10,000 curves) | "
+        + " | ".join(f"{v:.3f}" for v in r["paper_mcmc_mean_log_likelihood"].values())
+        + " |"
+    )
+    for name, rows in list(methods.items())[1:]:
+        lines.append(
+            _row(
+                f"PFN - {name}: LL",
+                rows,
+                lambda v: (
+                    f"{v['pfn_minus_mcmc_ll']:+.3f} "
+                    f"[{v['pfn_minus_mcmc_ll_ci95'][0]:+.3f}, "
+                    f"{v['pfn_minus_mcmc_ll_ci95'][1]:+.3f}]"
+                ),
+            )
+        )
+    for name, rows in methods.items():
+        lines.append(
+            _row(f"{name}: MSE of median", rows, lambda v: f"{v['mse_median']:.2e}")
+        )
+    for name, rows in methods.items():
+        lines.append(
+            _row(f"{name}: 90 % coverage", rows, lambda v: f"{v['coverage_90']:.3f}")
+        )
+    lines.append(
+        _row(
+            f"{pfn_name}: s/curve, one at a time",
+            pfn,
+            lambda v: f"{v['seconds_per_curve_one']:.4f}",
+        )
+    )
+    lines.append(
+        _row(
+            f"{pfn_name}: s/curve, batched",
+            pfn,
+            lambda v: f"{v['seconds_per_curve_batched']:.5f}",
+        )
+    )
+    for name, rows in list(methods.items())[1:]:
+        lines.append(
+            _row(f"{name}: s/curve", rows, lambda v: f"{v['seconds_per_curve']:.2f}")
+        )
+        ratios = [
+            rows[k]["seconds_per_curve"] / pfn[k]["seconds_per_curve_one"] for k in rows
+        ]
+        lines.append(
+            f"| {name} / PFN one at a time: cost ratio | "
+            + " | ".join(f"{x:,.0f}x" for x in ratios)
+            + " |"
+        )
+    est = r.get("large_sample_estimate")
+    if est:
+        lines += [
+            "",
+            f"Estimated on {est['n_curves']:,} curves (the PFN's mean LL from "
+            f"`{est['source']}` minus the paired difference above; the "
+            f"subsample's offset cancels), to compare with the paper:",
+            "",
+            "| method | " + " | ".join(pfn) + " |",
+            "|---|" + "---:|" * len(pfn),
+        ]
+        for name, rows in est["methods"].items():
+            lines.append(
+                _row(
+                    f"{name}: mean LL, 10,000-curve estimate",
+                    rows,
+                    lambda v: (
+                        f"{v['mcmc_estimate']:.3f} "
+                        f"[{v['mcmc_estimate_ci95'][0]:.3f}, "
+                        f"{v['mcmc_estimate_ci95'][1]:.3f}]"
+                    ),
+                )
+            )
+        first = next(iter(est["methods"].values()))
+        lines.append(
+            _row(
+                f"{pfn_name}: mean LL, measured",
+                first,
+                lambda v: f"{v['pfn_large_sample']:.3f}",
+            )
+        )
+        lines.append(
+            "| MCMC (paper) | "
+            + " | ".join(
+                f"{v:.3f}" for v in r["paper_mcmc_mean_log_likelihood"].values()
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "MCMC diagnostics (curves of "
+        f"{c['n_curves']}; none excluded from the table above):",
+        "",
+        "| budget, cutoff | r_hat > 1.01 (all params) | r_hat(f(100)) > 1.01 | "
+        "bulk ESS < 100/chain | with divergences | max r_hat | divergences | "
+        "boundary rejections |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, rows in list(methods.items())[1:]:
+        for k, v in rows.items():
+            lines.append(
+                f"| {name}, {k} | {v['curves_r_hat_over_1_01']} | "
+                f"{v['curves_r_hat_f_last_over_1_01']} | "
+                f"{v['curves_ess_bulk_under_100_per_chain']} | "
+                f"{v['curves_with_divergences']} | {v['r_hat_max']:.3f} | "
+                f"{v['n_divergences']} | {v['boundary_rejection_rate']:.2%} |"
+            )
+    lines += [
+        "",
+        "Timing: the PFN's time is `predict` (the forward pass); MCMC's is "
+        "sampling (compilation excluded, "
+        + ", ".join(
+            f"{name}: {rows['10%']['compile_seconds']:.0f} s once"
+            for name, rows in list(methods.items())[1:]
+        )
+        + "); neither includes computing quantiles. PIT histograms and the "
+        "log-likelihood against the cutoff are in the PNGs beside this file.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _plot_pit(r: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = r["methods"]
+    n_cut = len(CUTOFFS)
+    fig, axes = plt.subplots(
+        len(methods),
+        n_cut,
+        figsize=(3 * n_cut, 2.3 * len(methods)),
+        sharey=True,
+        squeeze=False,
+    )
+    for i, (name, rows) in enumerate(methods.items()):
+        for ax, (k, v) in zip(axes[i], rows.items(), strict=True):
+            ax.bar(
+                np.arange(10) / 10 + 0.05,
+                v["pit_histogram"],
+                width=0.1,
+                edgecolor="k",
+                alpha=0.7,
+            )
+            ax.axhline(0.1, color="r", lw=1, ls="--")
+            ax.set(xlim=(0, 1), title=f"{name}, {k}")
+            ax.title.set_fontsize(8)
+    fig.suptitle(
+        f"PIT of unseen values, {r['config']['n_curves']} prior curves "
+        "(flat = calibrated)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _plot_ll(r: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for i, (name, rows) in enumerate(r["methods"].items()):
+        x = np.array(CUTOFFS) + (i - 1) * 0.8
+        mean = np.array([v["mean_log_likelihood"] for v in rows.values()])
+        ci = np.array([v["log_likelihood_ci95"] for v in rows.values()]).T
+        ax.errorbar(
+            x,
+            mean,
+            yerr=[mean - ci[0], ci[1] - mean],
+            marker="o",
+            capsize=3,
+            label=name,
+        )
+    ax.plot(CUTOFFS, PAPER_MCMC, "k--", marker="x", label="MCMC (paper)")
+    ax.set(
+        xlabel="% of the curve observed", ylabel="mean log-likelihood", xticks=CUTOFFS
+    )
+    ax.legend(fontsize=8)
+    ax.set_title(
+        f"{r['config']['n_curves']} prior curves, 95 % bootstrap intervals", fontsize=9
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
