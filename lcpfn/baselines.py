@@ -130,10 +130,7 @@ class GaussianPrediction(PredictiveDistribution):
         """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
         x = self._broadcast(v, "v")
         p = special.ndtr((self.transform.forward(x) - self.loc) / self.scale)
-        p = 1.0 - p if self.transform.minimize else p
-        # mass beyond a hard bound sits on the bound (see lcpfn.transforms)
-        lower, upper = (_column(b) for b in self.transform.bounds())
-        return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
+        return self._metric_cdf(x, p)
 
     def log_prob(self, y: Any) -> np.ndarray:
         """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
@@ -370,11 +367,6 @@ class _Inputs:
 def _check_scale(min_scale: float) -> None:
     if not (isinstance(min_scale, (int, float)) and 0 < min_scale < MAX_SCALE):
         raise InputError(f"min_scale must lie in (0, {MAX_SCALE}); got {min_scale!r}")
-
-
-def _column(bound: np.ndarray) -> np.ndarray:
-    """A (B,) bound as (B, 1), to meet (B, Q) arrays; scalars unchanged."""
-    return bound[:, None] if bound.ndim == 1 else bound
 
 
 def _last_value(

@@ -1,9 +1,11 @@
-"""The ``lcpfn`` command line: ``lcpfn predict|sample|train ...``."""
+"""The ``lcpfn`` command line: ``lcpfn predict|sample|train|export|evaluate``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -70,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         help="benchmark JSON files whose 'summary' goes into the card",
     )
+    _add_evaluate_parser(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
@@ -78,8 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _predict(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "evaluate":
+            return _evaluate(args, argv)
         return _sample(args)
-    except (LcpfnError, TypeError) as err:
+    except (LcpfnError, TypeError, FileNotFoundError) as err:
         print(f"lcpfn: error: {err}", file=sys.stderr)
         return 2
 
@@ -118,6 +123,77 @@ def _read_json(path: str | None) -> dict:
         return json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise InputError(f"{path}: cannot read a JSON config: {err}") from err
+
+
+def _add_evaluate_parser(commands) -> None:
+    p = commands.add_parser(
+        "evaluate",
+        help="score models and baselines on real learning curves (markdown report)",
+        description="Score the PFN models, the last value, pow3/pow4/MMF fits and "
+        "(on a smaller subsample) MCMC on the real curves of shared/data at the "
+        "10/20/40/80 %% cutoffs; writes real_curves.md, .json and PNGs to --out.",
+    )
+    p.add_argument("--data-dir", required=True, help="folder with the .npz files")
+    p.add_argument(
+        "--benchmarks",
+        nargs="+",
+        default=["taskset", "lcdb", "lcdb11"],
+        choices=["taskset", "lcdb", "lcdb11"],
+    )
+    p.add_argument("--models", nargs="+", default=["default"], help="PFN models")
+    p.add_argument(
+        "--n-curves", type=int, default=600, help="curves per benchmark (0 = all)"
+    )
+    p.add_argument(
+        "--n-mcmc", type=int, default=16, help="of those, also with MCMC (0 = none)"
+    )
+    p.add_argument("--mcmc-chains", type=int, default=2)
+    p.add_argument("--mcmc-warmup", type=int, default=300)
+    p.add_argument("--mcmc-samples", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--out", default="evaluation", help="output folder")
+
+
+def _evaluate(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from lcpfn.real_curves import SuiteConfig, run_suite
+
+    for name in ("n_curves", "n_mcmc"):
+        if getattr(args, name) < 0:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 0")
+    config = SuiteConfig(
+        data_dir=args.data_dir,
+        benchmarks=tuple(args.benchmarks),
+        models=tuple(args.models),
+        n_curves=args.n_curves,
+        n_mcmc=args.n_mcmc,
+        mcmc_chains=args.mcmc_chains,
+        mcmc_warmup=args.mcmc_warmup,
+        mcmc_samples=args.mcmc_samples,
+        seed=args.seed,
+        n_boot=args.n_boot,
+    )
+    words = list(sys.argv[1:] if argv is None else argv)
+    machine = {
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+    path = run_suite(
+        config, args.out, command="lcpfn " + " ".join(words), machine=machine
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def _cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
 
 
 METRICS = ("raw", "accuracy", "accuracy-percent", "error", "error-percent", "loss")

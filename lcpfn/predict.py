@@ -259,10 +259,7 @@ class Prediction(PredictiveDistribution):
         p = self._map_rows(
             lambda lg, rows: bars.cdf(lg, torch.from_numpy(z[rows]).float())
         )
-        p = 1.0 - p if self.transform.minimize else p
-        # mass beyond a hard bound sits on the bound (see lcpfn.transforms)
-        lower, upper = (_per_curve_column(b) for b in self.transform.bounds())
-        return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
+        return self._metric_cdf(x, p)
 
     def log_prob(self, y: Any) -> np.ndarray:
         """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
@@ -332,11 +329,6 @@ class Prediction(PredictiveDistribution):
             out = fn(logits, rows)
             parts.append(out.double().cpu().numpy() if torch.is_tensor(out) else out)
         return np.concatenate(parts, axis=axis)
-
-
-def _per_curve_column(bound: np.ndarray) -> np.ndarray:
-    """A (B,) bound as (B, 1), to meet (B, Q) arrays; scalars unchanged."""
-    return bound[:, None] if bound.ndim == 1 else bound
 
 
 def _bar_expectations(bars, transform: Transform) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from lcpfn.errors import InputError
 
-__all__ = ["PredictiveDistribution"]
+__all__ = ["InMetricUnits", "PredictiveDistribution"]
 
 
 class PredictiveDistribution:
@@ -95,6 +95,15 @@ class PredictiveDistribution:
             raise InputError(f"{name} must be finite; got {arr[~np.isfinite(arr)][:3]}")
         return np.broadcast_to(arr, (B, Q)).copy()
 
+    def _metric_cdf(self, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """P(y <= x) from p = P(z <= forward(x)) in the prior's space: flipped
+        for a metric to minimize; mass beyond a hard bound sits on the bound
+        (see ``lcpfn.transforms``). Shapes: (B, Q), (B, Q) -> (Q,) or (B, Q)."""
+        transform = self.transform
+        p = 1.0 - p if transform.minimize else p
+        lower, upper = (_column(b) for b in transform.bounds())
+        return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
+
     def _out(self, a: np.ndarray) -> np.ndarray:
         """(B, Q) -> (Q,) for a one-curve prediction."""
         return a[0] if self._single else a
@@ -102,3 +111,75 @@ class PredictiveDistribution:
     def _stack_out(self, a: np.ndarray) -> np.ndarray:
         """(L, B, Q) -> (L, Q) for a one-curve prediction."""
         return a[:, 0] if self._single else a
+
+
+class InMetricUnits(PredictiveDistribution):
+    """A predictive over the prior's space, read in a metric's own units.
+
+    ``base`` predicts z = transform.forward(y) (as ``lcpfn.mcmc``'s posterior
+    does for curves given in prior units); this maps it back as ``Prediction``
+    does: quantiles through ``inverse`` (lower and upper swap for a metric to
+    minimize), ``cdf`` through ``forward`` with the mass beyond a hard bound
+    on the bound, ``log_prob`` plus the transform's log-slope. ``mean`` is the
+    midpoint rule over ``N_MEAN_LEVELS`` quantiles of z, E[inverse(Z)]; it
+    misses the mass beyond the outermost levels, a few percent for a loss
+    transform without a hard upper bound, whose tail is heavy.
+
+    Attributes:
+        base: the prior-space predictive; its ``observed`` is replaced by
+            ``observed`` (metric units).
+        transform: an ``lcpfn.transforms.Transform``, per-curve parameters (B,).
+        status: (B,) str per curve, copied from ``status`` (e.g. MCMC
+            convergence), "ok" where all is well.
+    """
+
+    N_MEAN_LEVELS = 256
+
+    def __init__(
+        self,
+        base: PredictiveDistribution,
+        transform: Any,
+        *,
+        observed: tuple[np.ndarray, np.ndarray],
+        status: np.ndarray | None = None,
+    ) -> None:
+        self.base, self.transform = base, transform
+        self._single = base._single
+        self.steps, self.observed = base.steps, observed
+        B = base._grid[0]
+        self.status = np.full(B, "ok") if status is None else np.asarray(status)
+
+    @property
+    def _grid(self) -> tuple[int, int]:
+        return self.base._grid
+
+    def mean(self) -> np.ndarray:
+        """Shapes: returns (Q,) or (B, Q)."""
+        levels = (np.arange(self.N_MEAN_LEVELS) + 0.5) / self.N_MEAN_LEVELS
+        return self._out(self._quantiles(levels).mean(axis=0))
+
+    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
+        """Shapes: levels (L,) -> (L, B, Q)."""
+        z_levels = 1.0 - levels if self.transform.minimize else levels
+        return self.transform.inverse(self.base._quantiles(z_levels))
+
+    def cdf(self, v: Any) -> np.ndarray:
+        """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
+        x = self._broadcast(v, "v")
+        p = self.base.cdf(self._out(self.transform.forward(x))).reshape(x.shape)
+        return self._metric_cdf(x, p)
+
+    def log_prob(self, y: Any) -> np.ndarray:
+        """Log-density of ``y`` in metric units (with the transform's Jacobian)."""
+        x = self._broadcast(y, "y")
+        lp = self.base.log_prob(self._out(self.transform.forward(x))).reshape(x.shape)
+        return self._out(lp + self.transform.log_slope(x))
+
+    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
+        """Shapes: returns (S, Q) or (S, B, Q)."""
+        return self.transform.inverse(self.base.sample(n_samples, seed=seed))
+
+
+def _column(bound: np.ndarray) -> np.ndarray:
+    """A (B,) bound as (B, 1), to meet (B, Q) arrays; scalars unchanged."""
+    return bound[:, None] if bound.ndim == 1 else bound
