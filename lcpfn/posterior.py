@@ -38,6 +38,7 @@ _ROWS_PER_PASS = 2**22  # predictive: (curves x draws x queries) per vectorized 
 
 
 def _arviz() -> Any:
+    """arviz, imported lazily; a missing one raises ImportError naming the extra."""
     from lcpfn.mcmc import _import_backend
 
     return _import_backend()[2]
@@ -49,7 +50,7 @@ class Diagnostics:
 
     ``r_hat_max`` is NaN with a single chain (R-hat compares chains).
     ``boundary_rejection_rate`` is the share of NUTS proposals that left the
-    prior's support and were rejected (see the module docstring).
+    prior's support and were rejected (see ``lcpfn.mcmc``'s module docstring).
     """
 
     r_hat_max: float
