@@ -4,7 +4,9 @@ A checkpoint holds everything a killed run needs to continue exactly: model,
 optimizer and scheduler state, the step, RNG states and the configs. It is
 written to a temporary file and renamed over the old one, so a kill at any
 moment leaves either the previous or the new checkpoint, never half of one.
-It is read with ``torch.load(weights_only=True)``: nothing is unpickled.
+It is read with ``torch.load(weights_only=True)``: nothing is unpickled. It
+carries the sha256 of its own contents (every tensor's bytes and every other
+value), checked on loading, since a torch zip file does not check its data.
 
 An exported model is ``<path>.safetensors`` (weights, incl. the bar borders)
 plus ``<path>.json`` (the model card).
@@ -39,13 +41,40 @@ def save_checkpoint(state: dict[str, Any], folder: str | Path) -> Path:
     for torn in folder.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # left by a killed write
         torn.unlink(missing_ok=True)
     tmp = folder / f".{CHECKPOINT_NAME}.{os.getpid()}.tmp"
+    state = {**state, "format_version": FORMAT_VERSION}
+    state["content_sha256"] = _content_digest(state)
     with open(tmp, "wb") as f:
-        torch.save({**state, "format_version": FORMAT_VERSION}, f)
+        torch.save(state, f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, final)
     _fsync_dir(folder)  # the rename itself survives a power cut
     return final
+
+
+def _content_digest(state: dict[str, Any]) -> str:
+    """sha256 over the keys, tensor bytes and other values of ``state``, in order."""
+    digest = hashlib.sha256()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"tensor {t.dtype} {tuple(value.shape)}".encode())
+            digest.update(t.view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, dict):
+            for key in sorted(value, key=repr):
+                if key != "content_sha256":
+                    digest.update(repr(key).encode())
+                    walk(value[key])
+        elif isinstance(value, (list, tuple)):
+            digest.update(f"{type(value).__name__} {len(value)}".encode())
+            for item in value:
+                walk(item)
+        else:
+            digest.update(repr(value).encode())
+
+    walk(state)
+    return digest.hexdigest()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -76,6 +105,11 @@ def load_checkpoint(folder: str | Path) -> dict[str, Any] | None:
         version = state.get("format_version") if isinstance(state, dict) else None
         raise CheckpointError(
             f"{path}: format_version {version!r}, expected {FORMAT_VERSION}"
+        )
+    if state.get("content_sha256") != _content_digest(state):
+        raise CheckpointError(
+            f"{path}: contents differ from the sha256 written with them; "
+            f"the file is corrupted"
         )
     return state
 
@@ -137,8 +171,12 @@ def load_model(
     weights, card_path = path.with_suffix(".safetensors"), path.with_suffix(".json")
     try:
         card = json.loads(card_path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{card_path}: cannot read model card: {err}") from err
+    if not isinstance(card, dict):
+        raise CheckpointError(
+            f"{card_path}: a model card is a JSON object; got {type(card).__name__}"
+        )
     try:
         data = weights.read_bytes()
     except OSError as err:

@@ -84,7 +84,9 @@ def squared_error(point: np.ndarray, y_true: np.ndarray) -> np.ndarray:
     Shapes: (B, Q), (B, Q) -> (B,).
     """
     y_true = _truth(y_true)
-    return curve_mean((np.asarray(point, dtype=np.float64) - y_true) ** 2, y_true)
+    point = _like(point, y_true, "point")
+    with np.errstate(over="ignore"):  # a far-off point: an infinite error
+        return curve_mean((point - y_true) ** 2, y_true)
 
 
 def interval_coverage(
@@ -95,7 +97,8 @@ def interval_coverage(
     Shapes: (B, Q), (B, Q), (B, Q) -> (B,).
     """
     y_true = _truth(y_true)
-    inside = (np.asarray(lower) <= y_true) & (y_true <= np.asarray(upper))
+    lower, upper = _like(lower, y_true, "lower"), _like(upper, y_true, "upper")
+    inside = (lower <= y_true) & (y_true <= upper)
     return curve_mean(inside.astype(np.float64), y_true)
 
 
@@ -133,8 +136,10 @@ def crps_from_quantiles(
     """
     taus = np.asarray(levels, dtype=np.float64)
     quantiles = np.asarray(quantiles, dtype=np.float64)
-    if taus.ndim != 1 or not (
-        ((taus > 0) & (taus < 1)).all() and (np.diff(taus) > 0).all()
+    if (
+        taus.ndim != 1
+        or taus.size == 0
+        or not (((taus > 0) & (taus < 1)).all() and (np.diff(taus) > 0).all())
     ):
         raise InputError(f"levels must increase within (0, 1); got {levels!r}")
     if quantiles.shape[:1] != taus.shape:
@@ -158,7 +163,9 @@ def crps_from_samples(samples: np.ndarray, y_true: np.ndarray) -> np.ndarray:
     Shapes: samples (S, B, Q) (or (S, ...)), y_true (B, Q) -> (B, Q).
     """
     x = np.sort(np.asarray(samples, dtype=np.float64), axis=0)
-    S = x.shape[0]
+    S = x.shape[0] if x.ndim else 0
+    if S == 0:
+        raise InputError(f"samples must be (S, ...) with S >= 1; got {x.shape}")
     coef = (2.0 * np.arange(1, S + 1) - S - 1) / S**2  # (S,)
     spread = np.tensordot(coef, x, axes=1)
     return np.abs(x - _truth(y_true)).mean(axis=0) - spread
@@ -184,6 +191,8 @@ def calibration_error(pit: np.ndarray, n_levels: int = 99) -> float:
     pit = np.sort(np.asarray(pit, dtype=np.float64).reshape(-1))
     if pit.size == 0 or np.isnan(pit).any():
         raise InputError("pit must be a non-empty array without NaN")
+    if isinstance(n_levels, bool) or not isinstance(n_levels, int) or n_levels < 1:
+        raise InputError(f"n_levels must be a positive integer; got {n_levels!r}")
     p = (np.arange(n_levels) + 0.5) / n_levels
     ecdf = np.searchsorted(pit, p, side="right") / pit.size
     return float(np.abs(ecdf - p).mean())
@@ -273,7 +282,10 @@ def bootstrap_ci(
             raise InputError(f"groups must have shape ({B},); got {groups.shape}")
         inverse = np.unique(groups, return_inverse=True)[1]
     K = int(inverse.max()) + 1
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"seed must be a non-negative integer; got {seed!r}") from err
     chunk = max(1, BOOTSTRAP_CHUNK // B)
     means = np.empty((n_boot, flat.shape[0]))
     for start in range(0, n_boot, chunk):
@@ -347,6 +359,16 @@ def score(
         pit=np.where(np.isnan(y), np.nan, prediction.cdf(filled).reshape(-1, Q)),
         level=level,
     )
+
+
+def _like(values: Any, y_true: np.ndarray, name: str) -> np.ndarray:
+    """``values`` as float64 of the shape of ``y_true``, or an InputError naming it."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != y_true.shape:
+        raise InputError(
+            f"{name} must have the shape of y_true {y_true.shape}; got {values.shape}"
+        )
+    return values
 
 
 def _truth(y_true: Any) -> np.ndarray:

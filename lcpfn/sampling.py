@@ -99,28 +99,57 @@ def sample_curves(
         InputError: bad ``n_curves``, ``n_steps``, ``chunk_size`` or ``device``.
         SamplingError: the prior accepts fewer than 0.1 % of its draws.
     """
-    chunks = list(
-        iter_curves(
-            prior,
-            n_curves,
-            n_steps,
-            seed=seed,
-            device=device,
-            chunk_size=chunk_size,
-            compile=compile,
-        )
+    stream = iter_curves(
+        prior,
+        n_curves,
+        n_steps,
+        seed=seed,
+        device=device,
+        chunk_size=chunk_size,
+        compile=compile,
     )
-    if len(chunks) == 1:
-        return chunks[0]
+    first = next(stream)
+    if first.y.shape[0] == n_curves:
+        return first
+    # the result is filled chunk by chunk: joining a list of all chunks would
+    # hold every curve twice at the peak, this holds it once plus the chunks
+    # in flight
+    t = first.t
+    y, y_clean, weights, log_sigma = (
+        _empty_rows(a, n_curves)
+        for a in (first.y, first.y_clean, first.weights, first.log_sigma)
+    )
+    params = {k: _empty_rows(v, n_curves) for k, v in first.params.items()}
+    start, n_proposed = 0, 0
+    chunks = _chain(first, stream)
+    del first
+    for chunk in chunks:
+        rows = slice(start, start + chunk.y.shape[0])
+        y[rows], y_clean[rows] = chunk.y, chunk.y_clean
+        weights[rows], log_sigma[rows] = chunk.weights, chunk.log_sigma
+        for k, v in chunk.params.items():
+            params[k][rows] = v
+        n_proposed += chunk.n_proposed
+        start = rows.stop
     return CurveBatch(
-        t=chunks[0].t,
-        y=torch.cat([c.y for c in chunks]),
-        y_clean=torch.cat([c.y_clean for c in chunks]),
-        weights=torch.cat([c.weights for c in chunks]),
-        params={k: torch.cat([c.params[k] for c in chunks]) for k in chunks[0].params},
-        log_sigma=torch.cat([c.log_sigma for c in chunks]),
-        n_proposed=sum(c.n_proposed for c in chunks),
+        t=t,
+        y=y,
+        y_clean=y_clean,
+        weights=weights,
+        params=params,
+        log_sigma=log_sigma,
+        n_proposed=n_proposed,
     )
+
+
+def _empty_rows(like: Tensor, n: int) -> Tensor:
+    return like.new_empty((n, *like.shape[1:]))
+
+
+def _chain(first: CurveBatch, rest: Iterator[CurveBatch]) -> Iterator[CurveBatch]:
+    yield first
+    del first  # so the first chunk is freed once copied
+    yield from rest
 
 
 def iter_curves(

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from lcpfn.curve_inputs import parse_curves
+from lcpfn.curve_inputs import parse_curves, parse_horizon
 from lcpfn.errors import InputError
 from lcpfn.predict import Extrapolator, load
 from lcpfn.transforms import Transform, loss_curve
@@ -83,22 +83,29 @@ def stop_decisions(
     Returns:
         StopDecision of (B,) arrays.
     """
-    if not 0 < threshold < 1:
-        raise InputError(f"threshold must lie in (0, 1); got {threshold!r}")
-    if not isinstance(min_steps, int) or min_steps < 1:
-        raise InputError(f"min_steps must be a positive integer; got {min_steps!r}")
+    _check_rule(threshold, min_steps)
     if minimize is None:
         minimize = transform is not None and transform.minimize
     y, t, _ = parse_curves(y_obs, t_obs)
     B = y.shape[0]
-    best = np.broadcast_to(np.asarray(incumbent, dtype=np.float64), (B,))
+    horizon = parse_horizon(horizon, model.max_steps)
+    try:
+        best = np.broadcast_to(np.asarray(incumbent, dtype=np.float64), (B,))
+    except (TypeError, ValueError) as err:
+        raise InputError(
+            f"incumbent must be one number or ({B},) numbers; got {incumbent!r}"
+        ) from err
     if not np.isfinite(best).all():
         raise InputError(f"incumbent must be finite; got {incumbent!r}")
     observed = ~np.isnan(y)
     last = np.where(observed, t, -np.inf).max(axis=1)  # (B,)
     checked = observed.sum(axis=1) >= min_steps
     if check_at is not None:
-        checked &= np.isin(last, np.asarray(check_at, dtype=np.float64))
+        try:
+            at = np.asarray(check_at, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"check_at must be steps; got {check_at!r}") from err
+        checked &= np.isin(last, at)
     prob = np.full(B, np.nan)
     if checked.any():
         # a grid of max_steps points over (0, horizon]: the model's resolution
@@ -116,6 +123,13 @@ def stop_decisions(
         prob[rows] = p.max(axis=1)
     stop = checked & (np.nan_to_num(prob, nan=1.0) <= threshold)
     return StopDecision(stop=stop, prob_better=prob, checked=checked)
+
+
+def _check_rule(threshold: Any, min_steps: Any) -> None:
+    if not (isinstance(threshold, int | float | np.floating) and 0 < threshold < 1):
+        raise InputError(f"threshold must lie in (0, 1); got {threshold!r}")
+    if isinstance(min_steps, bool) or not isinstance(min_steps, int) or min_steps < 1:
+        raise InputError(f"min_steps must be a positive integer; got {min_steps!r}")
 
 
 class EarlyStopper:
@@ -223,8 +237,9 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
     ) -> None:
         if _PrunerBase is object:
             raise ImportError("LCPFNPruner needs optuna: pip install 'lcpfn[optuna]'")
-        if not (isinstance(horizon, (int, float)) and horizon > 0):
+        if not (isinstance(horizon, (int, float)) and 0 < horizon < np.inf):
             raise InputError(f"horizon must be a positive number; got {horizon!r}")
+        _check_rule(threshold, min_steps)
         self.model_name = str(model)
         self.horizon, self.threshold, self.min_steps = (
             float(horizon),
@@ -254,7 +269,14 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
         incumbent = min(finals) if minimize else max(finals)
         transform = self.transform
         if transform is None and minimize:
-            transform = loss_curve(float(values[finite][0]))
+            first = float(values[finite][0])
+            if not first > 0:  # loss_curve's soft range [0, first] would be empty
+                raise InputError(
+                    f"a minimize study needs transform= for values like these: the "
+                    f"default transform loss_curve(first value) needs a first "
+                    f"reported value > 0; got {first!r}"
+                )
+            transform = loss_curve(first)
         decision = stop_decisions(
             _shared_model(self.model_name),
             np.where(finite, values, np.nan)[None],

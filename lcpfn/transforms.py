@@ -102,7 +102,12 @@ class Identity(Transform):
 
 
 def _param(value, name: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a float or a (B,) array of floats; got {value!r}"
+        ) from err
     if arr.ndim > 1:
         raise InputError(
             f"{name} must be a float or a (B,) array; got shape {arr.shape}"
@@ -141,11 +146,11 @@ class Linear(Transform):
 
     def __post_init__(self) -> None:
         lo, hi = _param(self.lower, "lower"), _param(self.upper, "upper")
+        _batch_size(lo, hi, names=("lower", "upper"))
         if not (np.isfinite(lo).all() and np.isfinite(hi).all() and (lo < hi).all()):
             raise InputError(
                 f"Linear needs finite lower < upper; got {self.lower=}, {self.upper=}"
             )
-        _batch_size(lo, hi, names=("lower", "upper"))
         object.__setattr__(self, "_lo", lo)
         object.__setattr__(self, "_hi", hi)
 
@@ -162,7 +167,8 @@ class Linear(Transform):
         y = np.asarray(y, dtype=np.float64)
         lo, hi = _per_curve(self._lo, y), _per_curve(self._hi, y)
         u = np.clip(1.0 - y if self.minimize else y, 0.0, 1.0)
-        return lo + u * (hi - lo)
+        # clipped again: lo + 1 * (hi - lo) can round past hi for |lo| >> |hi|
+        return np.clip(lo + u * (hi - lo), lo, hi)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return self._lo, self._hi
@@ -258,7 +264,8 @@ class Squash(Transform):
         lo, hi = (_per_curve(b, y) for b in self.bounds())
         # at a finite hard bound, the bound itself rather than its rounding
         x = np.where((u <= 0.0) & np.isfinite(lo), lo, x)
-        return np.where((u >= 1.0) & np.isfinite(hi), hi, x)
+        x = np.where((u >= 1.0) & np.isfinite(hi), hi, x)
+        return np.clip(x, lo, hi)  # near a bound, logit's rounding may step past it
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return (

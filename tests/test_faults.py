@@ -83,3 +83,61 @@ def test_a_torn_temporary_file_is_ignored(tmp_path):
     assert load_checkpoint(tmp_path)["step"] == 3
     save_checkpoint({"step": 4}, tmp_path)
     assert not list(tmp_path.glob("*.tmp"))
+
+
+N_WRITE_KILLS = 5
+
+
+def _write_checkpoints_forever(folder: str, weights: torch.Tensor, start: int) -> None:
+    """Forked child: checkpoints of 32 MB from ``start`` on, w[0] = step.
+
+    Only indexing and serialization run here: a parallel torch kernel could
+    hang in a child forked from a process whose OpenMP pool is running.
+    """
+    from lcpfn.checkpoint import save_checkpoint
+
+    torch.set_num_threads(1)
+    for step in range(start, 10**6):
+        weights[0] = step
+        save_checkpoint({"step": step, "w": weights}, folder)
+
+
+def test_sigkill_mid_checkpoint_write_keeps_the_last_complete_one(tmp_path):
+    """Kill the writer while a temporary checkpoint file is being written: the
+    folder still holds the last complete checkpoint, intact, and the next save
+    clears the torn file."""
+    import multiprocessing
+
+    from lcpfn.checkpoint import save_checkpoint
+
+    weights = torch.randn(8_000_000, generator=torch.Generator().manual_seed(0))
+    weights[0] = 1
+    save_checkpoint({"step": 1, "w": weights}, tmp_path)
+    context = multiprocessing.get_context("fork")  # torch is already imported
+    rng = np.random.default_rng(0)
+    torn_at_kill, steps = 0, [1]
+    for _ in range(N_WRITE_KILLS):
+        child = context.Process(
+            target=_write_checkpoints_forever,
+            args=(tmp_path, weights.clone(), steps[-1] + 1),
+        )
+        child.start()
+        time.sleep(rng.uniform(0.0, 1.0))  # let it complete a few checkpoints
+        torn = tmp_path / f".checkpoint.pt.{child.pid}.tmp"  # this child's write
+        deadline = time.monotonic() + 120
+        while not torn.exists():  # a write began
+            assert time.monotonic() < deadline and child.is_alive()
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0.0, 0.002))  # a write takes ~50 ms: land inside it
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        torn_at_kill += torn.exists()
+        state = load_checkpoint(tmp_path)  # never a torn file; sha256 checked
+        assert state["w"][0] == state["step"]
+        assert torch.equal(state["w"][1:], weights[1:])
+        assert state["step"] >= steps[-1]
+        steps.append(state["step"])
+    assert torn_at_kill >= N_WRITE_KILLS // 2, "kills missed the checkpoint writes"
+    assert steps[-1] > 1  # complete checkpoints of the killed writers were kept
+    save_checkpoint({"step": 99}, tmp_path)
+    assert not list(tmp_path.glob("*.tmp"))
