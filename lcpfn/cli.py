@@ -152,6 +152,11 @@ def _add_evaluate_parser(commands) -> None:
     p.add_argument("--mcmc-samples", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="where the PFNs run",
+    )
     p.add_argument("--out", default="evaluation", help="output folder")
 
 
@@ -172,6 +177,7 @@ def _evaluate(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         mcmc_samples=args.mcmc_samples,
         seed=args.seed,
         n_boot=args.n_boot,
+        device=args.device,
     )
     words = list(sys.argv[1:] if argv is None else argv)
     machine = {

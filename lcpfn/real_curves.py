@@ -58,6 +58,7 @@ class SuiteConfig:
         mcmc_chains, mcmc_warmup, mcmc_samples: the MCMC budget per curve.
         seed: subsample and MCMC seed.
         n_boot: bootstrap resamples for the intervals.
+        device: where the PFNs run ("cpu", "cuda").
     """
 
     data_dir: str
@@ -70,6 +71,7 @@ class SuiteConfig:
     mcmc_samples: int = 300
     seed: int = 0
     n_boot: int = 2000
+    device: str = "cpu"
 
 
 def run_suite(
@@ -82,7 +84,7 @@ def run_suite(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    methods = _methods(config.models)
+    methods = _methods(config.models, config.device)
     pfn = next(iter(methods))
     sections, records = [], {}
     start = time.perf_counter()
@@ -143,8 +145,8 @@ def run_suite(
 # ---- internals ----------------------------------------------------------------
 
 
-def _methods(models: tuple[str, ...]) -> dict[str, Any]:
-    pfns = {f"LC-PFN ({m})": load(m) for m in models}
+def _methods(models: tuple[str, ...], device: str) -> dict[str, Any]:
+    pfns = {f"LC-PFN ({m})": load(m, device=device) for m in models}
     return {
         **pfns,
         LAST_VALUE: LastValue(),
