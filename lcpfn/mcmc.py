@@ -89,180 +89,27 @@ from typing import Any
 import numpy as np
 
 from lcpfn import curve_inputs
-from lcpfn.curves import FAMILIES
 from lcpfn.errors import InputError, SamplingError
+from lcpfn.mcmc_model import (
+    _import_backend,
+    _in_support,
+    _latent_sites,
+    _make_model,
+    _mixture,
+    _values,
+)
 from lcpfn.posterior import (
     Diagnostics,
     Posterior,
     PosteriorPredictive,
     _degradation,
 )
-from lcpfn.priors import CurvePrior, ParamDist
+from lcpfn.priors import CurvePrior
 from lcpfn.priors import load as load_prior
 
 __all__ = ["Diagnostics", "Posterior", "PosteriorPredictive", "fit_mcmc"]
 
-WALL_WIDTH = 0.01  # y units: 0.05 beyond a bound costs 12.5 nats in the surrogate
 N_INIT_DRAWS = 1024  # prior draws per curve that the chains' starting points come from
-
-
-def _import_backend() -> tuple[Any, Any, Any]:
-    """jax, numpyro and arviz, or an ImportError naming the extra to install."""
-    try:
-        import jax
-        import numpyro
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # arviz's refactor notice
-            import arviz
-    except ImportError as err:
-        raise ImportError(
-            f"lcpfn.mcmc needs jax, numpyro and arviz ({err.name} is missing); "
-            f"install them with: pip install lcpfn[mcmc]"
-        ) from err
-    return jax, numpyro, arviz
-
-
-# ---- the model, generated from the prior spec ---------------------------------
-
-
-def _value_dist(d: ParamDist) -> Any:
-    """The NumPyro distribution of ``shift + multiplier * X`` (X as in priors.py)."""
-    import numpyro.distributions as dist
-    from numpyro.distributions import transforms
-
-    a = d.args
-    base = (
-        dist.Uniform(a[0], a[1])
-        if d.dist in ("uniform", "loguniform")
-        else dist.Normal(a[0], a[1])
-    )
-    steps, support = [], base.support
-    if d.dist in ("lognormal", "loguniform"):
-        steps.append(transforms.ExpTransform(domain=support))
-        support = steps[-1].codomain
-    if d.shift != 0.0 or d.multiplier != 1.0:
-        steps.append(transforms.AffineTransform(d.shift, d.multiplier, domain=support))
-    return dist.TransformedDistribution(base, steps) if steps else base
-
-
-def _weight_site(prior: CurvePrior) -> str:
-    return "weights_raw" if prior.normalize_weights else "weights"
-
-
-def _latent_sites(prior: CurvePrior) -> dict[str, Any]:
-    """Sample site name -> NumPyro distribution, for every non-constant ParamDist.
-
-    Shapes: the weight site is (F,), every other site a scalar.
-    """
-    sites = {}
-    if prior.weight.dist != "constant":
-        n_families = len(prior.families)
-        weights = _value_dist(prior.weight).expand([n_families]).to_event(1)
-        sites[_weight_site(prior)] = weights
-    for fam in prior.families:
-        for p, d in fam.params.items():
-            if d.dist != "constant":
-                sites[f"{fam.name}.{p}"] = _value_dist(d)
-    if prior.log_sigma.dist != "constant":
-        sites["log_sigma"] = _value_dist(prior.log_sigma)
-    return sites
-
-
-def _values(prior: CurvePrior, latent: dict[str, Any], xp: Any) -> dict[str, Any]:
-    """Every parameter of the model: latent draws, constants, normalized weights.
-
-    Shapes: latent scalars (...,) and weights (..., F); constants come back as
-        0-d arrays and broadcast against them.
-    """
-    out = dict(latent)
-    n_families = len(prior.families)
-    weights = out.pop(_weight_site(prior), None)
-    if weights is None:
-        weights = xp.full((n_families,), _constant(prior.weight))
-    if prior.normalize_weights:
-        weights = weights / weights.sum(axis=-1, keepdims=True)
-    out["weights"] = weights
-    for fam in prior.families:
-        for p, d in fam.params.items():
-            if d.dist == "constant":
-                out[f"{fam.name}.{p}"] = xp.asarray(_constant(d))
-    if prior.log_sigma.dist == "constant":
-        out["log_sigma"] = xp.asarray(_constant(prior.log_sigma))
-    return out
-
-
-def _constant(d: ParamDist) -> float:
-    return d.shift + d.multiplier * d.args[0]
-
-
-def _mixture(prior: CurvePrior, values: dict[str, Any], t: Any, xp: Any) -> Any:
-    """Clean curves ``sum_k w_k f_k(t)`` from the output of ``_values``.
-
-    Shapes: values (...,) each, weights (..., F); t broadcasts against (..., 1),
-        e.g. (T,) or (..., T)  ->  (..., T)
-    """
-    weights = values["weights"]
-    y = 0.0
-    for k, fam in enumerate(prior.families):
-        kwargs = {p: values[f"{fam.name}.{p}"][..., None] for p in fam.params}
-        y = y + weights[..., k, None] * FAMILIES[fam.name].fn(t, **kwargs, xp=xp)
-    return y
-
-
-def _violation(prior: CurvePrior, f: Any, xp: Any) -> Any:
-    """How far a clean curve lies outside S, in y units; inf if not finite.
-
-    Shapes: (..., n_steps) -> (...,)
-    """
-    v = xp.zeros(f.shape[:-1])
-    if math.isfinite(prior.y_max):
-        v = v + xp.maximum(f.max(axis=-1) - prior.y_max, 0.0)
-    if math.isfinite(prior.y_min):
-        v = v + xp.maximum(prior.y_min - f.min(axis=-1), 0.0)
-    if prior.increasing:
-        v = v + xp.maximum(f[..., 0] - f[..., -1], 0.0)
-    return xp.where(xp.isfinite(f).all(axis=-1), v, xp.inf)
-
-
-def _in_support(prior: CurvePrior, f: Any, xp: Any) -> Any:
-    """The prior's exact acceptance test (as in lcpfn.sampling). (..., n) -> (...,)"""
-    ok = xp.isfinite(f).all(axis=-1)
-    ok = ok & (f.min(axis=-1) >= prior.y_min) & (f.max(axis=-1) <= prior.y_max)
-    if prior.increasing:
-        ok = ok & (f[..., -1] > f[..., 0])
-    return ok
-
-
-def _make_model(prior: CurvePrior, n_steps: int) -> Callable[..., None]:
-    """The surrogate model NUTS moves in (see the module docstring).
-
-    Its soft wall looks at the curve's two ends only, where the prior's
-    truncation bites most; it equals the posterior's density on S, and the
-    sampler's exact check of every step rejects the rest.
-
-    Model args: t_obs (T,), y_obs (T,) with anything at masked steps, mask (T,)
-    bool.
-    """
-    import jax.numpy as jnp
-    import numpyro
-    import numpyro.distributions as dist
-
-    sites = _latent_sites(prior)
-    ends = jnp.array([1.0, float(n_steps)])
-
-    def model(t_obs: Any, y_obs: Any, mask: Any) -> None:
-        latent = {name: numpyro.sample(name, d) for name, d in sites.items()}
-        values = _values(prior, latent, jnp)
-        if prior.normalize_weights:
-            numpyro.deterministic("weights", values["weights"])
-        f = _mixture(prior, values, jnp.concatenate([ends, t_obs]), jnp)  # (2 + T,)
-        v = _violation(prior, f[:2], jnp)
-        numpyro.factor("truncation", -0.5 * jnp.square(v / WALL_WIDTH))
-        noise = dist.Normal(f[2:], jnp.exp(values["log_sigma"]))
-        numpyro.sample("y", noise.mask(mask), obs=y_obs)
-
-    return model
 
 
 # ---- the sampler: NUTS chains as pure JAX functions, vmapped over curves -------
@@ -480,8 +327,8 @@ def fit_mcmc(
     batch_size = _positive_int(batch_size, "batch_size")
     if not isinstance(dense_mass, bool):
         raise InputError(f"dense_mass must be True or False; got {dense_mass!r}")
-    if not isinstance(seed, int | np.integer):
-        raise InputError(f"seed must be an integer; got {seed!r}")
+    if not (isinstance(seed, int | np.integer) and 0 <= seed < 2**63):
+        raise InputError(f"seed must be an integer in [0, 2**63); got {seed!r}")
     y, t, single = curve_inputs.parse_curves(y_obs, t_obs)
     horizon = curve_inputs.parse_horizon(horizon, settings.n_steps)
     # predict()'s default queries start after this step, as in lcpfn.predict

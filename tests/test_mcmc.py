@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import lcpfn
-from lcpfn import mcmc, posterior
+from lcpfn import mcmc_model, posterior
 from lcpfn.errors import InputError
 from lcpfn.mcmc import Diagnostics, fit_mcmc
 from lcpfn.priors import ParamDist
@@ -86,7 +86,7 @@ def test_param_dists_map_to_the_same_numpyro_distribution(d):
     import jax
 
     torch_draws = d.sample(4000, torch.Generator().manual_seed(0)).double().numpy()
-    value_dist = mcmc._value_dist(d)
+    value_dist = mcmc_model._value_dist(d)
     jax_draws = np.asarray(value_dist.sample(jax.random.key(0), (4000,)))
     # two samples of one distribution: KS p-values are uniform; 1e-3 flakes rarely
     assert stats.ks_2samp(torch_draws, jax_draws).pvalue > 1e-3
@@ -98,20 +98,22 @@ def test_param_dists_map_to_the_same_numpyro_distribution(d):
 def test_model_curves_equal_the_samplers(name):
     prior = lcpfn.priors.load(name)
     batch = lcpfn.sample_curves(prior, 256, seed=3)
-    sites = mcmc._latent_sites(prior)
+    sites = mcmc_model._latent_sites(prior)
     weight_site = "weights_raw" if prior.normalize_weights else "weights"
     assert set(sites) == {*batch.params, weight_site, "log_sigma"}
     latent = {k: v.numpy() for k, v in batch.params.items()}
     latent[weight_site] = batch.weights.numpy()  # normalized already: idempotent
     t = batch.t.numpy()
     for xp in (np, jnp):
-        values = mcmc._values(prior, {k: xp.asarray(v) for k, v in latent.items()}, xp)
+        values = mcmc_model._values(
+            prior, {k: xp.asarray(v) for k, v in latent.items()}, xp
+        )
         with np.errstate(over="ignore"):  # mmf's (kappa t)**delta may reach inf
-            f = np.asarray(mcmc._mixture(prior, values, xp.asarray(t), xp))
+            f = np.asarray(mcmc_model._mixture(prior, values, xp.asarray(t), xp))
         # float32 formulas evaluated in another order: a few ulps of values <= 1
         np.testing.assert_allclose(f, batch.y_clean.numpy(), atol=2e-6)
-        assert np.asarray(mcmc._in_support(prior, xp.asarray(f), xp)).all()
-        assert (np.asarray(mcmc._violation(prior, xp.asarray(f), xp)) == 0).all()
+        assert np.asarray(mcmc_model._in_support(prior, xp.asarray(f), xp)).all()
+        assert (np.asarray(mcmc_model._violation(prior, xp.asarray(f), xp)) == 0).all()
 
 
 # ---- the fits ---------------------------------------------------------------
