@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/pruner_overhead.py [--model default] [--storage memory|sqlite]
 
-A study with 20 completed trials of 50 steps; a new trial reports 1..49 steps,
+A study with ``--n-completed`` (20) completed trials of 50 steps; a new trial reports 1..49 steps,
 and after each report the pruner is timed (model already loaded: the first
 call per process loads it, which is reported apart). Median and 95th
 percentile over all calls. Writes benchmarks/results/pruner_overhead.json.
@@ -31,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--storage", choices=("memory", "sqlite"), default="memory")
+    parser.add_argument("--n-completed", type=int, default=20)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = None
@@ -39,7 +40,7 @@ def main() -> None:
     pruner = LCPFNPruner(args.model, horizon=50, threshold=1e-9)  # never prunes
     study = optuna.create_study(storage=storage, direction="maximize", pruner=pruner)
     rng = np.random.default_rng(0)
-    for final in rng.uniform(0.5, 0.9, 20):
+    for final in rng.uniform(0.5, 0.9, args.n_completed):
         curve = final * (1 - np.exp(-np.arange(1, 51) / 8))
         study.add_trial(
             optuna.trial.create_trial(
@@ -61,6 +62,7 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     summary = {
         "storage": args.storage,
+        "completed_trials": args.n_completed,
         "first_call_ms_with_model_load": first * 1e3,
         "median_ms": float(np.median(times)) * 1e3,
         "p95_ms": float(np.quantile(times, 0.95)) * 1e3,
@@ -73,7 +75,8 @@ def main() -> None:
         "summary": summary,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"pruner_overhead_{args.storage}.json").write_text(
+    suffix = "" if args.n_completed == 20 else f"_{args.n_completed}"
+    (RESULTS / f"pruner_overhead_{args.storage}{suffix}.json").write_text(
         json.dumps(record, indent=2) + "\n"
     )
 

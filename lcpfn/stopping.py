@@ -259,14 +259,13 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
         finite = np.isfinite(values)
         if len(steps) >= self.min_steps and not finite.any():
             return True  # diverged: every report is NaN or inf
-        completed = study.get_trials(
-            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
-        )
-        finals = [t.value for t in completed if t.value is not None]
-        if not finals or finite.sum() < self.min_steps:
+        if finite.sum() < self.min_steps:
+            return False
+        try:  # one indexed storage query, however many trials the study has
+            incumbent = study.best_value
+        except ValueError:  # no completed trial yet: nothing to beat
             return False
         minimize = study.direction == optuna.study.StudyDirection.MINIMIZE
-        incumbent = min(finals) if minimize else max(finals)
         transform = self.transform
         if transform is None and minimize:
             first = float(values[finite][0])
