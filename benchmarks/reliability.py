@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/reliability.py [--model default]
         [--n-predict 10000 100000] [--n-iter 1000000 10000000]
-        [--n-sample 100000 1000000] [--update]
+        [--n-sample 100000 1000000] [--update] [--out reliability_memory.json]
 
 Each measurement runs in a fresh process and reports the growth of its peak
 anonymous resident memory (RssAnon, sampled every 2 ms during the measured
@@ -156,12 +156,17 @@ def main() -> None:
         action="store_true",
         help="keep the recorded runs of other kinds and sizes, replace these",
     )
+    parser.add_argument(
+        "--out",
+        default="reliability_memory.json",
+        help="file name under benchmarks/results/",
+    )
     parser.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
         print(json.dumps(probe(args.probe[0], int(args.probe[1]), args.model)))
         return
-    path = RESULTS / "reliability_memory.json"
+    path = RESULTS / args.out
     runs = []
     if args.update and path.exists():
         old = json.loads(path.read_text())
