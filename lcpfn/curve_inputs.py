@@ -15,6 +15,8 @@ import torch
 
 from lcpfn.errors import InputError
 
+MAX_DEFAULT_QUERIES = 100_000  # whole steps up to the horizon, when t_query is None
+
 
 def as_float_array(value: Any, name: str) -> np.ndarray:
     if torch.is_tensor(value):
@@ -112,6 +114,12 @@ def parse_queries(t_query: Any, B: int, last: float, horizon: float) -> np.ndarr
             raise InputError(
                 f"t_obs reaches {last:g}, beyond horizon={horizon:g}; pass "
                 f"horizon= the planned total length of the run (in the units of t)"
+            )
+        n_default = math.floor(horizon) - math.floor(last)
+        if n_default > MAX_DEFAULT_QUERIES:
+            raise InputError(
+                f"horizon={horizon:g} gives {n_default:.3g} default query steps (one "
+                f"per whole step), more than {MAX_DEFAULT_QUERIES:,}; pass t_query"
             )
         q = np.arange(math.floor(last) + 1.0, math.floor(horizon) + 1.0)
         if q.size == 0:
