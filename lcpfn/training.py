@@ -364,10 +364,12 @@ def _check_same_run(
                 f"checkpoint in {tc.checkpoint_dir} is from another run: "
                 f"{key} {state.get(key)!r} != {value!r}"
             )
+    # where checkpoints live and how often they are written or logged do not
+    # change the weights: a run may resume from a moved directory
     same = {
         k: v
         for k, v in asdict(tc).items()
-        if k not in ("checkpoint_every", "log_every")
+        if k not in ("checkpoint_dir", "checkpoint_every", "log_every")
     }
     old = {k: v for k, v in state["train_config"].items() if k in same}
     if old != {k: same[k] for k in old}:

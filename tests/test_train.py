@@ -113,6 +113,15 @@ def test_resume_refuses_another_run(lcpfn_prior, tmp_path):
         )
 
 
+def test_resume_from_a_moved_checkpoint_dir(lcpfn_prior, tmp_path):
+    train(lcpfn_prior, MC, _tc(tmp_path / "a"), progress=False, time_limit=0.0)
+    (tmp_path / "a").rename(tmp_path / "b")
+    resumed = train(lcpfn_prior, MC, _tc(tmp_path / "b"), progress=False)
+    assert resumed.finished and resumed.curves_seen == 40 * 32
+    with pytest.raises(InputError, match="used train_config"):
+        train(lcpfn_prior, MC, _tc(tmp_path / "b", lr=1e-3), progress=False)
+
+
 def test_export_and_load_round_trip(lcpfn_prior, tmp_path):
     result = train(lcpfn_prior, MC, _tc(n_curves=5 * 32), progress=False)
     weights, card_path = result.save(tmp_path / "tiny")
