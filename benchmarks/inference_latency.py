@@ -24,41 +24,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 import lcpfn
+from lcpfn.bench import median_seconds, one_curve_latency, one_curve_tensors
 from lcpfn.model import CurvePFN, ModelConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
 
 PAPER_SIZE = ModelConfig(d_model=512, n_layers=12, n_heads=4, d_ff=1024)
-
-
-def _median_seconds(fn, repeats: int, device: str) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def _one_curve_tensors(device: str):
-    t_obs = torch.arange(1.0, 11.0, device=device)[None]
-    y_obs = torch.linspace(0.3, 0.6, 10, device=device)[None]
-    mask = torch.ones(1, 10, dtype=torch.bool, device=device)
-    t_query = torch.arange(11.0, 101.0, device=device)[None]
-    return t_obs, y_obs, mask, t_query
 
 
 def _forward(model: CurvePFN, inputs) -> None:
@@ -76,15 +54,11 @@ def main() -> None:
     dev = args.device
 
     model = lcpfn.load(args.model, device=dev)
-    curve = np.linspace(0.3, 0.6, 10)
-    one = _one_curve_tensors(dev)
-    end_to_end = _median_seconds(
-        lambda: model.predict(curve).quantile([0.05, 0.5, 0.95]), args.repeats, dev
-    )
-    network = _median_seconds(lambda: _forward(model.model, one), args.repeats, dev)
+    one_curve = one_curve_latency(model, args.repeats)
+    one = one_curve_tensors(dev)
     torch.manual_seed(0)
     paper = CurvePFN(PAPER_SIZE, model.model.bars.borders.cpu()).to(dev).eval()
-    paper_network = _median_seconds(
+    paper_network = median_seconds(
         lambda: _forward(paper, one), max(10, args.repeats // 10), dev
     )
 
@@ -97,10 +71,10 @@ def main() -> None:
     t_query = np.arange(11.0, 101.0)
     pred = model.predict(y, t_query=t_query)
     packed = tuple(x.to(dev) for x in pred._inputs)
-    batch_predict = _median_seconds(
+    batch_predict = median_seconds(
         lambda: model.predict(y, t_query=t_query), max(3, args.repeats // 40), dev
     )
-    batch_network = _median_seconds(
+    batch_network = median_seconds(
         lambda: _forward(model.model, packed), max(3, args.repeats // 40), dev
     )
 
@@ -113,10 +87,9 @@ def main() -> None:
         "paper_size_parameters": paper.n_parameters(),
         "device": dev,
         "summary": {
-            "one_curve_ms": end_to_end * 1e3,
-            "one_curve_network_ms": network * 1e3,
+            **one_curve,
             "paper_size_network_ms": paper_network * 1e3,
-            "speedup_vs_paper_size": paper_network / end_to_end,
+            "speedup_vs_paper_size": paper_network * 1e3 / one_curve["one_curve_ms"],
             "batch_curves": args.batch,
             "batch_predict_s": batch_predict,
             "batch_network_s": batch_network,

@@ -13,6 +13,7 @@ in its model card), with a seed no training run uses, and for each cutoff of
 - coverage of the central 90 % interval (nominal 0.90),
 - a PIT histogram (cdf at the true value; flat when calibrated).
 
+The measurement is ``lcpfn.bench.prior_accuracy`` (also behind ``lcpfn bench``).
 Writes benchmarks/results/prior_accuracy_<model>.{json,md,png}.
 """
 
@@ -21,45 +22,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 import lcpfn
-from lcpfn.priors import from_dict
+from lcpfn.bench import model_prior, prior_accuracy
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
 
-CUTOFFS = (10, 20, 40, 80)
 PAPER = {  # LC-PFN paper, mean log-likelihood at 10/20/40/80 % (DESIGN.md)
     "LC-PFN 26.8M (paper)": (1.76, 2.13, 2.40, 2.52),
     "LC-PFN 2.2M (paper)": (1.65, 2.04, 2.35, 2.49),
     "MCMC (paper)": (1.642, 1.956, 2.285, 2.486),
 }
-SEED = 20_261_122  # fresh curves: training draws from other SeedSequence streams
-
-
-def evaluate(model, y: np.ndarray, cutoff: int, chunk: int) -> dict[str, np.ndarray]:
-    """Per-curve metrics at one cutoff.
-
-    Shapes: y (N, T) noisy curves  ->  each entry (N,), "pit" (N, T - cutoff)
-    """
-    n, T = y.shape
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("ll", "se", "cov", "pit")}
-    for start in range(0, n, chunk):
-        block = y[start : start + chunk]
-        truth = block[:, cutoff:]
-        pred = model.predict(
-            block[:, :cutoff], t_query=np.arange(cutoff + 1.0, T + 1.0)
-        )
-        lo, hi = pred.interval(0.9)
-        parts["ll"].append(pred.log_prob(truth).mean(axis=1))
-        parts["se"].append(((pred.median() - truth) ** 2).mean(axis=1))
-        parts["cov"].append(((lo <= truth) & (truth <= hi)).mean(axis=1))
-        parts["pit"].append(pred.cdf(truth))
-    return {k: np.concatenate(v) for k, v in parts.items()}
 
 
 def main() -> None:
@@ -71,24 +48,10 @@ def main() -> None:
     args = parser.parse_args()
 
     model = lcpfn.load(args.model)
-    prior = from_dict(model.card["prior"]) if "prior" in model.card else None
-    prior = prior or lcpfn.priors.load("lcpfn")
-    T = model.max_steps
-    y = lcpfn.sample_curves(prior, args.n_curves, T, seed=SEED).y.double().numpy()
-
-    rows, pits, start = {}, {}, time.perf_counter()
-    for c in CUTOFFS:
-        cutoff = round(c / 100 * T)
-        m = evaluate(model, y, cutoff, args.chunk)
-        rows[c] = {
-            "mean_log_likelihood": float(m["ll"].mean()),
-            "log_likelihood_se": float(m["ll"].std(ddof=1) / np.sqrt(len(m["ll"]))),
-            "mse_median": float(m["se"].mean()),
-            "coverage_90": float(m["cov"].mean()),
-        }
-        pits[c] = np.histogram(m["pit"], bins=10, range=(0, 1))[0] / m["pit"].size
-        print(f"{c}%: {json.dumps(rows[c])}", flush=True)
-    seconds = time.perf_counter() - start
+    prior = model_prior(model)
+    result = prior_accuracy(model, args.n_curves, chunk=args.chunk)
+    for cutoff, row in result.summary.items():
+        print(f"{cutoff}: {json.dumps(row)}", flush=True)
 
     name = Path(args.model).name
     stem = RESULTS / (args.out or f"prior_accuracy_{name}")
@@ -101,16 +64,16 @@ def main() -> None:
         "curves_seen": model.card.get("curves_seen"),
         "prior": prior.name,
         "prior_sha256": prior.hash(),
-        "n_curves": args.n_curves,
-        "seed": SEED,
-        "seconds": seconds,
-        "summary": {f"{c}%": rows[c] for c in CUTOFFS},
-        "pit_histogram": {f"{c}%": pits[c].tolist() for c in CUTOFFS},
+        "n_curves": result.n_curves,
+        "seed": result.seed,
+        "seconds": result.seconds,
+        "summary": result.summary,
+        "pit_histogram": result.pit_histogram,
     }
     RESULTS.mkdir(exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     stem.with_suffix(".md").write_text(_markdown(record))
-    _plot_pit(pits, name, stem.with_suffix(".png"))
+    _plot_pit(result.pit_histogram, name, stem.with_suffix(".png"))
     print(f"wrote {stem}.md")
 
 
@@ -166,7 +129,7 @@ def _plot_pit(pits: dict, name: str, path: Path) -> None:
     for ax, (c, h) in zip(axes, pits.items(), strict=True):
         ax.bar(np.arange(10) / 10 + 0.05, h, width=0.1, edgecolor="k", alpha=0.7)
         ax.axhline(0.1, color="r", lw=1, ls="--")
-        ax.set(title=f"{c} % observed", xlabel="PIT", xlim=(0, 1))
+        ax.set(title=f"{c} observed", xlabel="PIT", xlim=(0, 1))
     axes[0].set_ylabel("fraction")
     fig.suptitle(f"PIT of unseen values, model {name} (flat = calibrated)")
     fig.tight_layout()

@@ -1,4 +1,4 @@
-"""The ``lcpfn`` command line: ``lcpfn predict|sample|train|export|evaluate``."""
+"""The ``lcpfn`` command line: ``lcpfn predict|sample|train|export|evaluate|bench``."""
 
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="benchmark JSON files whose 'summary' goes into the card",
     )
     _add_evaluate_parser(commands)
+    _add_bench_parser(commands)
     args = parser.parse_args(argv)
     try:
         if args.command == "train":
@@ -83,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(args)
         if args.command == "evaluate":
             return _evaluate(args, argv)
+        if args.command == "bench":
+            return _bench(args, argv)
         return _sample(args)
     except (LcpfnError, TypeError, FileNotFoundError) as err:
         print(f"lcpfn: error: {err}", file=sys.stderr)
@@ -190,6 +193,78 @@ def _evaluate(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
         config, args.out, command="lcpfn " + " ".join(words), machine=machine
     )
     print(f"wrote {path}")
+    return 0
+
+
+def _add_bench_parser(commands) -> None:
+    p = commands.add_parser(
+        "bench",
+        help="measure a model's model-card figures: prior accuracy and latency",
+        description="Mean log-likelihood, MSE of the median, 90 %% coverage on "
+        "fresh curves from the model's prior at 10/20/40/80 %% observed (the LC-PFN "
+        "paper's protocol), and one curve's median latency; beside the figures "
+        "its card records.",
+    )
+    p.add_argument("--model", default="default", help="shipped name or path")
+    p.add_argument(
+        "--n-curves", type=int, default=10_000, help="prior curves (paper: 10,000)"
+    )
+    p.add_argument("--repeats", type=int, default=200, help="latency repeats")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", help="also write the figures to this JSON file")
+
+
+def _bench(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    from lcpfn.bench import one_curve_latency, prior_accuracy
+    from lcpfn.predict import load
+
+    if args.n_curves < 2:
+        raise InputError(f"--n-curves must be >= 2; got {args.n_curves}")
+    if args.repeats < 1:
+        raise InputError(f"--repeats must be >= 1; got {args.repeats}")
+    model = load(args.model, device=args.device)
+    accuracy = prior_accuracy(model, args.n_curves)
+    latency = one_curve_latency(model, args.repeats)
+    recorded = model.card.get("benchmarks", {})
+    card_accuracy = next(
+        (v for k, v in recorded.items() if k.startswith("prior_accuracy")), {}
+    )
+    card_latency = next(
+        (v for k, v in recorded.items() if k.startswith("inference_latency")), {}
+    )
+    print(
+        f"model {args.model!r}: {model.card.get('n_parameters', '?')} parameters, "
+        f"{args.n_curves:,} prior curves, {accuracy.seconds:.0f} s"
+    )
+    print("cutoff  mean LL (± s.e.)   card LL   MSE median  90 % coverage")
+    for cutoff, row in accuracy.summary.items():
+        card_ll = card_accuracy.get(cutoff, {}).get("mean_log_likelihood")
+        print(
+            f"{cutoff:>6}  {row['mean_log_likelihood']:6.3f} ± "
+            f"{row['log_likelihood_se']:.3f}    "
+            f"{'n/a' if card_ll is None else f'{card_ll:.3f}':>7}   "
+            f"{row['mse_median']:.2e}    {row['coverage_90']:.3f}"
+        )
+    card_ms = card_latency.get("one_curve_ms")
+    print(
+        f"one curve (10 observed, 90 queries): {latency['one_curve_ms']:.2f} ms "
+        f"median (network {latency['one_curve_network_ms']:.2f} ms); card: "
+        + ("n/a" if card_ms is None else f"{card_ms:.2f} ms")
+    )
+    if args.out:
+        record = {
+            "command": "lcpfn " + " ".join(sys.argv[1:] if argv is None else argv),
+            "model": args.model,
+            "model_sha256": model.card.get("sha256"),
+            "device": args.device,
+            "cpu": _cpu_name(),
+            "n_curves": accuracy.n_curves,
+            "seed": accuracy.seed,
+            "summary": {**accuracy.summary, **latency},
+            "pit_histogram": accuracy.pit_histogram,
+        }
+        Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"wrote {args.out}")
     return 0
 
 
