@@ -22,6 +22,15 @@ Methods:
   from step 2, and checked at 10/20/40/80 % of the run only (steps 5, 10, 20,
   40). The model sees the curves through the paper's TaskSet normalization.
 
+Reported per task and method: mean compute and final regret (with its
+standard error over orderings); the regret against compute (the best loss
+seen after each step trained, minus the oracle, mean over orderings); and the
+speed-up at equal final regret: the compute no stopping needs before its mean
+regret first falls to the method's mean final regret, divided by the method's
+mean compute. A method that ends with lower regret than no stopping ever
+reaches is credited with no stopping's full compute (a lower bound on its
+speed-up). The plain compute ratio (no stopping / method) is listed too.
+
 The orderings of a task advance in lockstep, so each decision step is one
 batched ``predict`` over the orderings still training. Curves the loader drops
 (non-finite or diverged) are not among the candidates; their count is listed.
@@ -33,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -111,6 +121,35 @@ def replay(
     return steps.sum(axis=1), seen_best - oracle
 
 
+def regret_curve(y: np.ndarray, steps: np.ndarray, oracle: float) -> np.ndarray:
+    """Mean regret after each unit of compute, over orderings.
+
+    Runs are trained one after the other, run r for steps[o, r] steps; an
+    ordering that has used up its compute keeps its final regret.
+    Shapes: y (O, R, T), steps (O, R)  ->  (R * T,), entry c = after c + 1 steps
+    """
+    n_orderings, R, T = y.shape
+    curves = np.empty((n_orderings, R * T))
+    for o in range(n_orderings):
+        seen = np.concatenate([y[o, r, : steps[o, r]] for r in range(R)])
+        best = np.minimum.accumulate(seen) - oracle
+        curves[o, : best.size] = best
+        curves[o, best.size :] = best[-1]
+    return curves.mean(axis=0)
+
+
+def speedup_at_equal_regret(
+    no_stopping: np.ndarray, final_regret: float, compute: float
+) -> float:
+    """No stopping's compute to reach ``final_regret``, over ``compute``.
+
+    Shapes: no_stopping (C,) mean regret after 1..C steps (non-increasing)
+    """
+    reached = np.flatnonzero(no_stopping <= final_regret)
+    needed = reached[0] + 1 if reached.size else no_stopping.size
+    return float(needed / compute)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", required=True)
@@ -144,15 +183,21 @@ def main() -> None:
         steps["LC-PFN at 10/20/40/80 %"] = lcpfn_stop(
             model, y, transform, curves.horizon, [5, 10, 20, 40]
         )
-        per_task[task] = {}
+        per_task[task], oracle = {}, float(curves.y[pool].min())
+        baseline = regret_curve(y, steps["no stopping"], oracle)
         for name in methods:
-            epochs, regret = replay(y, steps[name], float(curves.y[pool].min()))
+            epochs, regret = replay(y, steps[name], oracle)
             per_task[task][name] = {
                 "epochs": float(epochs.mean()),
                 "regret": float(regret.mean()),
                 "regret_se": float(regret.std(ddof=1) / np.sqrt(len(regret))),
+                "speedup_at_equal_regret": speedup_at_equal_regret(
+                    baseline, float(regret.mean()), float(epochs.mean())
+                ),
+                "regret_vs_compute": regret_curve(y, steps[name], oracle).tolist(),
             }
-        print(task, json.dumps(per_task[task]["LC-PFN every step"]), flush=True)
+        shown = per_task[task]["LC-PFN every step"]
+        print(task, {k: v for k, v in shown.items() if k != "regret_vs_compute"})
 
     summary = {}
     for name in methods:
@@ -167,6 +212,9 @@ def main() -> None:
             > per_task[t][name]["regret_se"]
         ]
         summary[name] = {
+            "mean_speedup_at_equal_regret": float(
+                np.mean([m[name]["speedup_at_equal_regret"] for m in per_task.values()])
+            ),
             "mean_speedup": float(np.mean(ratios)),
             "mean_regret": float(
                 np.mean([per_task[t][name]["regret"] for t in per_task])
@@ -183,7 +231,10 @@ def main() -> None:
         "curves_dropped_by_loader": curves.dropped,
         "seconds": time.perf_counter() - start,
         "summary": summary,
-        "per_task": per_task,
+        "per_task": {
+            task: {name: _compact(row) for name, row in rows.items()}
+            for task, rows in per_task.items()
+        },
     }
     stem = RESULTS / args.out
     RESULTS.mkdir(exist_ok=True)
@@ -191,6 +242,16 @@ def main() -> None:
     stem.with_suffix(".md").write_text(_markdown(record, methods))
     _plot(per_task, methods, stem.with_suffix(".png"))
     print(f"wrote {stem}.md")
+
+
+def _compact(row: dict) -> dict:
+    """The row with its regret curve kept at 40 log-spaced compute points only."""
+    curve = np.asarray(row["regret_vs_compute"])
+    at = np.unique(np.geomspace(1, curve.size, 40).round().astype(int))
+    return {
+        **row,
+        "regret_vs_compute": {"steps": at.tolist(), "regret": curve[at - 1].tolist()},
+    }
 
 
 def _markdown(r: dict, methods: list[str]) -> str:
@@ -203,19 +264,26 @@ def _markdown(r: dict, methods: list[str]) -> str:
         "",
         f"Command: `{r['command']}`",
         "",
-        "| method | mean speed-up (compute of no stopping / method) | mean final "
-        "regret | tasks with regret worse than no stopping by > 1 s.e. |",
-        "|---|---:|---:|---|",
+        "Means over the 12 tasks. Speed-up at equal final regret: the compute no "
+        "stopping needs to reach the method's final regret, over the method's "
+        "compute (see the script's docstring).",
+        "",
+        "| method | speed-up at equal final regret | compute ratio (no stopping "
+        "/ method) | mean final regret | tasks with regret worse than no stopping "
+        "by > 1 s.e. |",
+        "|---|---:|---:|---:|---|",
     ]
     for name in methods:
         s = r["summary"][name]
         lines.append(
-            f"| {name} | {s['mean_speedup']:.2f}x | {s['mean_regret']:.4f} | "
+            f"| {name} | {s['mean_speedup_at_equal_regret']:.2f}x | "
+            f"{s['mean_speedup']:.2f}x | {s['mean_regret']:.4f} | "
             f"{len(s['tasks_worse_by_more_than_se'])} |"
         )
     lines += [
         "",
-        "Per task (steps trained of 1,000, final regret ± s.e.):",
+        "Per task (steps trained of 1,000, final regret ± s.e., speed-up at "
+        "equal final regret):",
         "",
         "| task | no stopping | LC-PFN every step | LC-PFN at 10/20/40/80 % "
         "| patience 5 |",
@@ -223,7 +291,8 @@ def _markdown(r: dict, methods: list[str]) -> str:
     ]
     for task, m in r["per_task"].items():
         cells = [
-            f"{m[k]['epochs']:.0f}, {m[k]['regret']:.4f} ± {m[k]['regret_se']:.4f}"
+            f"{m[k]['epochs']:.0f}, {m[k]['regret']:.4f} ± {m[k]['regret_se']:.4f}, "
+            f"{m[k]['speedup_at_equal_regret']:.2f}x"
             for k in (
                 "no stopping",
                 "LC-PFN every step",
@@ -236,26 +305,42 @@ def _markdown(r: dict, methods: list[str]) -> str:
 
 
 def _plot(per_task: dict, methods: list[str], path: Path) -> None:
+    """Mean regret against compute, one panel per task; a dot at each method's end."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, name in enumerate(methods):
-        epochs = [per_task[t][name]["epochs"] for t in per_task]
-        regret = [per_task[t][name]["regret"] for t in per_task]
-        ax.scatter(epochs, regret, s=18, color=f"C{i % 10}", label=name, alpha=0.8)
-    ax.set(
-        xlabel="steps trained (of 1,000 per ordering)",
-        ylabel="final regret (validation loss)",
-        xscale="log",
-        yscale="symlog",
-        title="TaskSet replay: compute vs final regret, one point per task",
+    shown = ["no stopping", "patience 5", "LC-PFN every step"]
+    shown.append("LC-PFN at 10/20/40/80 %")
+    n, cols = len(per_task), 4
+    prefix = os.path.commonprefix(list(per_task)) if n > 1 else ""
+    fig, axes = plt.subplots(
+        -(-n // cols), cols, figsize=(14, 3 * -(-n // cols)), squeeze=False
     )
-    ax.legend(fontsize="x-small", ncol=2)
+    for ax, (task, m) in zip(axes.flat, per_task.items(), strict=False):
+        for i, name in enumerate(shown):
+            curve = np.asarray(m[name]["regret_vs_compute"])
+            end = m[name]["epochs"]
+            x = np.arange(1, curve.size + 1)
+            keep = x <= end
+            ax.plot(x[keep], curve[keep], color=f"C{i}", lw=1.2, label=name)
+            ax.plot([end], [m[name]["regret"]], "o", color=f"C{i}", ms=4)
+        ax.set(xscale="log", yscale="log", title=task[len(prefix) :])
+        ax.title.set_fontsize(7)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("steps trained")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("regret (val. loss)")
+    axes.flat[0].legend(fontsize="x-small")
+    fig.suptitle(
+        f"TaskSet replay ({prefix}...): mean regret against compute over "
+        "orderings (dot: mean compute and final regret)"
+    )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 

@@ -1,0 +1,56 @@
+"""The early-stopping replay's bookkeeping (benchmarks/early_stopping.py)."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from early_stopping import (  # noqa: E402
+    patience_stop,
+    regret_curve,
+    replay,
+    speedup_at_equal_regret,
+)
+
+# two orderings of two runs of 3 steps; oracle 0.1
+Y = np.array(
+    [
+        [[0.9, 0.5, 0.4], [0.8, 0.3, 0.1]],
+        [[0.8, 0.3, 0.1], [0.9, 0.5, 0.4]],
+    ]
+)
+
+
+def test_regret_curve_follows_the_steps_trained_in_order():
+    full = regret_curve(Y, np.full((2, 2), 3), 0.1)
+    # ordering 0 sees 0.9 .5 .4 .8 .3 .1; ordering 1 sees .8 .3 .1 .9 .5 .4
+    best0 = np.array([0.9, 0.5, 0.4, 0.4, 0.3, 0.1]) - 0.1
+    best1 = np.array([0.8, 0.3, 0.1, 0.1, 0.1, 0.1]) - 0.1
+    np.testing.assert_allclose(full, (best0 + best1) / 2)
+    # stopping run 0 of ordering 0 after 1 step: its compute ends at 4 and the
+    # final regret is held after that
+    short = regret_curve(Y, np.array([[1, 3], [3, 3]]), 0.1)
+    best0 = np.array([0.9, 0.8, 0.3, 0.1, 0.1, 0.1]) - 0.1
+    np.testing.assert_allclose(short, (best0 + best1) / 2)
+    epochs, regret = replay(Y, np.array([[1, 3], [3, 3]]), 0.1)
+    np.testing.assert_allclose(epochs, [4, 6])
+    np.testing.assert_allclose(regret, [0.0, 0.0], atol=1e-12)
+
+
+def test_speedup_at_equal_regret():
+    no_stopping = np.array([0.5, 0.4, 0.2, 0.2, 0.1, 0.1])
+    # no stopping first reaches 0.2 after 3 steps; the method used 1.5
+    assert speedup_at_equal_regret(no_stopping, 0.2, 1.5) == pytest.approx(2.0)
+    # a worse final regret is reached sooner: less credit than the compute ratio
+    assert speedup_at_equal_regret(no_stopping, 0.45, 1.5) == pytest.approx(4 / 3)
+    # better than no stopping ever gets: credited with its full compute
+    assert speedup_at_equal_regret(no_stopping, 0.05, 2.0) == pytest.approx(3.0)
+
+
+def test_patience_stops_after_k_plus_one_stale_steps():
+    y = np.array([[0.9, 0.8, 0.85, 0.86, 0.7, 0.6]])
+    assert patience_stop(y, 0)[0] == 3  # step 3 did not improve
+    assert patience_stop(y, 1)[0] == 4
+    assert patience_stop(y, 2)[0] == 6  # step 5 improved in time
