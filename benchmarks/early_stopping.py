@@ -321,11 +321,11 @@ def _plot(per_task: dict, methods: list[str], path: Path) -> None:
     for ax, (task, m) in zip(axes.flat, per_task.items(), strict=False):
         for i, name in enumerate(shown):
             curve = np.asarray(m[name]["regret_vs_compute"])
-            end = m[name]["epochs"]
-            x = np.arange(1, curve.size + 1)
-            keep = x <= end
-            ax.plot(x[keep], curve[keep], color=f"C{i}", lw=1.2, label=name)
-            ax.plot([end], [m[name]["regret"]], "o", color=f"C{i}", ms=4)
+            # up to where the last ordering stops improving: the mean is final
+            last = np.flatnonzero(curve > curve[-1])
+            x = np.arange(1, (last[-1] + 2 if last.size else 1) + 1)
+            ax.plot(x, curve[: x.size], color=f"C{i}", lw=1.2, label=name)
+            ax.plot([m[name]["epochs"]], [m[name]["regret"]], "o", color=f"C{i}", ms=4)
         ax.set(xscale="log", yscale="log", title=task[len(prefix) :])
         ax.title.set_fontsize(7)
     for ax in axes.flat[n:]:
