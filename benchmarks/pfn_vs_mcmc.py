@@ -293,8 +293,7 @@ def _markdown(r: dict) -> str:
         "# PFN against MCMC on prior curves",
         "",
         f"`{r['command']}` at revision {m['git_revision']}; {m['cpu']}, "
-        f"{m['cpu_count']} cores (shared with other jobs: timings are upper "
-        f"bounds), {r['seconds_total']:.0f} s in all.",
+        f"{m['cpu_count']} cores, {r['seconds_total']:.0f} s in all.",
         "",
         f"{c['n_curves']} fresh curves from prior `{r['prior']}` (seed {c['seed']}), "
         f"the same for every method; MCMC: {c['n_chains']} chains, NUTS "
