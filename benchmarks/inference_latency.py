@@ -30,18 +30,18 @@ import numpy as np
 import torch
 
 import lcpfn
-from lcpfn.bench import median_seconds, one_curve_latency, one_curve_tensors
+from lcpfn.bench import (
+    median_seconds,
+    network_forward,
+    one_curve_latency,
+    one_curve_tensors,
+)
 from lcpfn.model import CurvePFN, ModelConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
 
 PAPER_SIZE = ModelConfig(d_model=512, n_layers=12, n_heads=4, d_ff=1024)
-
-
-def _forward(model: CurvePFN, inputs) -> None:
-    with torch.inference_mode():
-        model(*inputs)
 
 
 def main() -> None:
@@ -59,7 +59,7 @@ def main() -> None:
     torch.manual_seed(0)
     paper = CurvePFN(PAPER_SIZE, model.model.bars.borders.cpu()).to(dev).eval()
     paper_network = median_seconds(
-        lambda: _forward(paper, one), max(10, args.repeats // 10), dev
+        lambda: network_forward(paper, one), max(10, args.repeats // 10), dev
     )
 
     rng = np.random.default_rng(0)
@@ -75,7 +75,7 @@ def main() -> None:
         lambda: model.predict(y, t_query=t_query), max(3, args.repeats // 40), dev
     )
     batch_network = median_seconds(
-        lambda: _forward(model.model, packed), max(3, args.repeats // 40), dev
+        lambda: network_forward(model.model, packed), max(3, args.repeats // 40), dev
     )
 
     record = {
