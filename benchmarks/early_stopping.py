@@ -32,8 +32,11 @@ reaches is credited with no stopping's full compute (a lower bound on its
 speed-up). The plain compute ratio (no stopping / method) is listed too.
 
 The orderings of a task advance in lockstep, so each decision step is one
-batched ``predict`` over the orderings still training. Curves the loader drops
-(non-finite or diverged) are not among the candidates; their count is listed.
+batched ``predict`` over the orderings still training. The replay runs twice:
+on every curve of the file (diverged runs included, as an HPO loop sees them:
+NaN losses count as never best, and the LC-PFN rule stops a run whose reports
+are all NaN once it has ``min_steps`` of them, as ``LCPFNPruner`` does), and on
+the finite, non-diverged curves only (the loader's default).
 
 Writes benchmarks/results/early_stopping.{json,md,png}.
 """
@@ -88,6 +91,9 @@ def lcpfn_stop(model, y: np.ndarray, transform, horizon: float, check_at) -> np.
     for r in range(R):
         running = np.ones(n_orderings, bool)
         for e in range(2, T):  # decide after step e whether to train step e + 1
+            diverged = running & np.isnan(y[:, r, :e]).all(axis=1)
+            steps[diverged, r] = e
+            running &= ~diverged
             rows = np.flatnonzero(running & np.isfinite(incumbent))
             if rows.size == 0:
                 break
@@ -104,7 +110,8 @@ def lcpfn_stop(model, y: np.ndarray, transform, horizon: float, check_at) -> np.
             steps[stopped, r] = e
             running[stopped] = False
         trained = np.arange(T)[None, :] < steps[:, r, None]  # (O, T)
-        incumbent = np.minimum(incumbent, np.where(trained, y[:, r], np.inf).min(1))
+        seen = np.where(trained & ~np.isnan(y[:, r]), y[:, r], np.inf)
+        incumbent = np.minimum(incumbent, seen.min(1))
     return steps
 
 
@@ -113,8 +120,10 @@ def replay(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compute and final regret per ordering.
 
-    Shapes: y (O, R, T), steps (O, R)  ->  epochs (O,), regret (O,)
+    Shapes: y (O, R, T) (NaN: diverged, never best), steps (O, R)
+        ->  epochs (O,), regret (O,)
     """
+    y = np.where(np.isnan(y), np.inf, y)
     T = y.shape[2]
     trained = np.arange(T)[None, None, :] < steps[..., None]
     seen_best = np.where(trained, y, np.inf).min(axis=(1, 2))
@@ -126,8 +135,10 @@ def regret_curve(y: np.ndarray, steps: np.ndarray, oracle: float) -> np.ndarray:
 
     Runs are trained one after the other, run r for steps[o, r] steps; an
     ordering that has used up its compute keeps its final regret.
-    Shapes: y (O, R, T), steps (O, R)  ->  (R * T,), entry c = after c + 1 steps
+    Shapes: y (O, R, T) (NaN: never best), steps (O, R)
+        ->  (R * T,), entry c = after c + 1 steps
     """
+    y = np.where(np.isnan(y), np.inf, y)
     n_orderings, R, T = y.shape
     curves = np.empty((n_orderings, R * T))
     for o in range(n_orderings):
@@ -150,24 +161,17 @@ def speedup_at_equal_regret(
     return float(needed / compute)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--orderings", type=int, default=40)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--out", default="early_stopping")
-    args = parser.parse_args()
-    model = lcpfn.load(args.model)
-    curves = load_taskset(args.data_dir, "valid")
+POOLS = {"all runs": True, "finite runs": False}  # name: keep diverged curves
+
+
+def replay_tasks(model, curves, methods: list[str], n_orderings: int, n_runs: int):
+    """Every method on every task of ``curves``; per task, per method a row."""
     rng = np.random.default_rng(SEED)
-    methods = ["no stopping", *[f"patience {k}" for k in PATIENCE]]
-    methods += ["LC-PFN every step", "LC-PFN at 10/20/40/80 %"]
-    per_task, start = {}, time.perf_counter()
+    per_task = {}
     for task in sorted(set(curves.task)):
         pool = np.flatnonzero(curves.task == task)
         pick = np.stack(
-            [rng.choice(pool, args.runs, replace=False) for _ in range(args.orderings)]
+            [rng.choice(pool, n_runs, replace=False) for _ in range(n_orderings)]
         )  # (O, R) curve indices
         y = curves.y[pick]  # (O, R, T)
         transform = take_transform(curves.transform, pick.reshape(-1))
@@ -183,7 +187,7 @@ def main() -> None:
         steps["LC-PFN at 10/20/40/80 %"] = lcpfn_stop(
             model, y, transform, curves.horizon, [5, 10, 20, 40]
         )
-        per_task[task], oracle = {}, float(curves.y[pool].min())
+        per_task[task], oracle = {}, float(np.nanmin(curves.y[pool]))
         baseline = regret_curve(y, steps["no stopping"], oracle)
         for name in methods:
             epochs, regret = replay(y, steps[name], oracle)
@@ -198,7 +202,10 @@ def main() -> None:
             }
         shown = per_task[task]["LC-PFN every step"]
         print(task, {k: v for k, v in shown.items() if k != "regret_vs_compute"})
+    return per_task
 
+
+def summarize(per_task: dict, methods: list[str]) -> dict:
     summary = {}
     for name in methods:
         ratios = [
@@ -221,6 +228,32 @@ def main() -> None:
             ),
             "tasks_worse_by_more_than_se": worse,
         }
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--orderings", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--out", default="early_stopping")
+    args = parser.parse_args()
+    model = lcpfn.load(args.model)
+    methods = ["no stopping", *[f"patience {k}" for k in PATIENCE]]
+    methods += ["LC-PFN every step", "LC-PFN at 10/20/40/80 %"]
+    start, pools = time.perf_counter(), {}
+    for pool, keep_diverged in POOLS.items():
+        curves = load_taskset(args.data_dir, "valid", keep_diverged=keep_diverged)
+        per_task = replay_tasks(model, curves, methods, args.orderings, args.runs)
+        pools[pool] = {
+            "curves_dropped_by_loader": curves.dropped,
+            "summary": summarize(per_task, methods),
+            "per_task": {
+                task: {name: _compact(row) for name, row in rows.items()}
+                for task, rows in per_task.items()
+            },
+        }
     record = {
         "machine": describe_machine(),
         "command": "python benchmarks/early_stopping.py " + " ".join(sys.argv[1:]),
@@ -228,19 +261,14 @@ def main() -> None:
         "model_sha256": model.card.get("sha256"),
         "orderings": args.orderings,
         "runs": args.runs,
-        "curves_dropped_by_loader": curves.dropped,
         "seconds": time.perf_counter() - start,
-        "summary": summary,
-        "per_task": {
-            task: {name: _compact(row) for name, row in rows.items()}
-            for task, rows in per_task.items()
-        },
+        "pools": pools,
     }
     stem = RESULTS / args.out
     RESULTS.mkdir(exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     stem.with_suffix(".md").write_text(_markdown(record, methods))
-    _plot(per_task, methods, stem.with_suffix(".png"))
+    _plot(pools["all runs"]["per_task"], methods, stem.with_suffix(".png"))
     print(f"wrote {stem}.md")
 
 
@@ -259,48 +287,55 @@ def _markdown(r: dict, methods: list[str]) -> str:
         "# Early stopping replay on TaskSet",
         "",
         f"Model `{r['model']}`; {r['orderings']} orderings x {r['runs']} runs per "
-        f"task, 50 steps per run; loader dropped {r['curves_dropped_by_loader']}. "
-        f"Git {r['machine']['git_revision']}, {r['seconds']:.0f} s.",
+        f"task, 50 steps per run. Git {r['machine']['git_revision']}, "
+        f"{r['seconds']:.0f} s.",
         "",
         f"Command: `{r['command']}`",
         "",
         "Means over the 12 tasks. Speed-up at equal final regret: the compute no "
         "stopping needs to reach the method's final regret, over the method's "
-        "compute (see the script's docstring).",
-        "",
-        "| method | speed-up at equal final regret | compute ratio (no stopping "
-        "/ method) | mean final regret | tasks with regret worse than no stopping "
-        "by > 1 s.e. |",
-        "|---|---:|---:|---:|---|",
+        'compute (see the script\'s docstring). "all runs": every curve of the '
+        'file, diverged ones included; "finite runs": the diverged and '
+        "non-finite curves left out.",
     ]
-    for name in methods:
-        s = r["summary"][name]
-        lines.append(
-            f"| {name} | {s['mean_speedup_at_equal_regret']:.2f}x | "
-            f"{s['mean_speedup']:.2f}x | {s['mean_regret']:.4f} | "
-            f"{len(s['tasks_worse_by_more_than_se'])} |"
-        )
-    lines += [
-        "",
-        "Per task (steps trained of 1,000, final regret ± s.e., speed-up at "
-        "equal final regret):",
-        "",
-        "| task | no stopping | LC-PFN every step | LC-PFN at 10/20/40/80 % "
-        "| patience 5 |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for task, m in r["per_task"].items():
-        cells = [
-            f"{m[k]['epochs']:.0f}, {m[k]['regret']:.4f} ± {m[k]['regret_se']:.4f}, "
-            f"{m[k]['speedup_at_equal_regret']:.2f}x"
-            for k in (
-                "no stopping",
-                "LC-PFN every step",
-                "LC-PFN at 10/20/40/80 %",
-                "patience 5",
-            )
+    for pool, p in r["pools"].items():
+        lines += [
+            "",
+            f"## {pool} (loader dropped {p['curves_dropped_by_loader']})",
+            "",
+            "| method | speed-up at equal final regret | compute ratio (no stopping "
+            "/ method) | mean final regret | tasks with regret worse than no "
+            "stopping by > 1 s.e. |",
+            "|---|---:|---:|---:|---|",
         ]
-        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+        for name in methods:
+            s = p["summary"][name]
+            lines.append(
+                f"| {name} | {s['mean_speedup_at_equal_regret']:.2f}x | "
+                f"{s['mean_speedup']:.2f}x | {s['mean_regret']:.4f} | "
+                f"{len(s['tasks_worse_by_more_than_se'])} |"
+            )
+        lines += [
+            "",
+            "Per task (steps trained of 1,000, final regret ± s.e., speed-up at "
+            "equal final regret):",
+            "",
+            "| task | no stopping | LC-PFN every step | LC-PFN at 10/20/40/80 % "
+            "| patience 5 |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for task, m in p["per_task"].items():
+            cells = [
+                f"{m[k]['epochs']:.0f}, {m[k]['regret']:.4f} ± "
+                f"{m[k]['regret_se']:.4f}, {m[k]['speedup_at_equal_regret']:.2f}x"
+                for k in (
+                    "no stopping",
+                    "LC-PFN every step",
+                    "LC-PFN at 10/20/40/80 %",
+                    "patience 5",
+                )
+            ]
+            lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -99,12 +99,16 @@ def run_study(
             raise RuntimeError(f"worker exited with {p.exitcode}")
     study = optuna.load_study(study_name=name, storage=storage)
     trials_done = study.trials
+    pruned = [t for t in trials_done if t.state == optuna.trial.TrialState.PRUNED]
     return {
         "seconds": time.perf_counter() - start,
         "trials": len(trials_done),
-        "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials_done),
+        "pruned": len(pruned),
+        "pruned_at_last_epoch": sum(t.user_attrs["epochs"] == epochs for t in pruned),
         "epochs": sum(t.user_attrs.get("epochs", 0) for t in trials_done),
         "best": study.best_value,
+        "best_trial": study.best_trial.number,
+        "best_state": study.best_trial.state.name,
     }
 
 
@@ -130,15 +134,18 @@ def main(argv: list[str] | None = None) -> dict:
             args.epochs,
         )
     base, pruned = results["no pruning"], results["LCPFNPruner"]
+    print(f"{'':12s}  trials  pruned  epochs  wall time  best accuracy (trial)")
     for label, r in results.items():
         print(
-            f"{label:12s}: {r['trials']} trials, {r['pruned']} pruned, "
-            f"{r['epochs']} epochs trained, {r['seconds']:.1f} s, "
-            f"best accuracy {r['best']:.4f}"
+            f"{label:12s}  {r['trials']:6d}  {r['pruned']:6d}  {r['epochs']:6d}  "
+            f"{r['seconds']:7.1f} s  {r['best']:.4f} ({r['best_trial']})"
         )
     print(
-        f"pruning saved {1 - pruned['epochs'] / base['epochs']:.0%} of the epochs "
-        f"and {1 - pruned['seconds'] / base['seconds']:.0%} of the wall time"
+        f"pruning saved {base['epochs'] - pruned['epochs']} of {base['epochs']} "
+        f"epochs ({1 - pruned['epochs'] / base['epochs']:.0%}) and "
+        f"{base['seconds'] - pruned['seconds']:.1f} s of wall time "
+        f"({1 - pruned['seconds'] / base['seconds']:.0%}); best accuracy "
+        f"{pruned['best']:.4f} with pruning, {base['best']:.4f} without"
     )
     return results
 

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from lcpfn.errors import InputError
 
-__all__ = ["BarDistribution", "make_borders"]
+__all__ = ["BarDistribution", "make_borders", "make_curve_borders"]
 
 LOG_PROB_FLOOR = -1e30
 _HALF_MASS_Z = 0.6744897501960817  # Phi^-1(0.75): half a half-normal lies below this
@@ -57,6 +57,26 @@ def make_borders(values: Tensor, n_bars: int) -> Tensor:
     return borders.float()
 
 
+def make_curve_borders(n_bars: int, z_max: float = 2e4, z_fine: float = 0.5) -> Tensor:
+    """Borders in a curve's own units ``z``: ``z_fine * sinh(u)``, u evenly spaced.
+
+    Bars are ``z_fine * du`` wide near 0 and grow in proportion to ``|z|`` far
+    out (relative width ``du = 2 asinh(z_max / z_fine) / n_bars``), so the
+    resolution follows the distance from the curve's last value, from a
+    fraction of its noise to the whole prior range (|z| up to ``z_max``).
+
+    Shapes:
+        returns (n_bars + 1,) float32, symmetric around 0
+    """
+    if n_bars < 3:
+        raise InputError(
+            f"n_bars must be >= 3 (two tails and an inner bar); got {n_bars}"
+        )
+    u_max = math.asinh(z_max / z_fine)
+    u = torch.linspace(-u_max, u_max, n_bars + 1, dtype=torch.float64)
+    return (z_fine * torch.sinh(u)).float()
+
+
 class BarDistribution(nn.Module):
     """Riemann distribution with half-normal tails; borders travel in the state dict.
 
@@ -80,18 +100,19 @@ class BarDistribution(nn.Module):
     def n_bars(self) -> int:
         return self.borders.numel() - 1
 
-    def _widths(self) -> Tensor:
-        return self.borders[1:] - self.borders[:-1]  # (K,)
+    def widths(self) -> Tensor:
+        """Width of each bar. Shapes: returns (K,)."""
+        return self.borders[1:] - self.borders[:-1]
 
     def _tail_scales(self) -> tuple[Tensor, Tensor]:
-        w = self._widths()
+        w = self.widths()
         return w[0] / _HALF_MASS_Z, w[-1] / _HALF_MASS_Z
 
     def log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
         """Log-density of ``y``. Shapes: logits (..., K), y (...) -> (...)."""
         logits, y = _broadcast(logits, y)
         logp = torch.log_softmax(logits.float(), dim=-1)
-        b, w = self.borders, self._widths()
+        b, w = self.borders, self.widths()
         k = (torch.searchsorted(b, y.float().contiguous(), right=True) - 1).clamp(
             0, self.n_bars - 1
         )
@@ -110,7 +131,7 @@ class BarDistribution(nn.Module):
         logits, v = _broadcast(logits, v)
         p = torch.softmax(logits.float(), dim=-1)
         before = torch.cumsum(p, dim=-1) - p  # (..., K) mass left of each bar
-        b, w = self.borders, self._widths()
+        b, w = self.borders, self.widths()
         v = v.float()
         k = (torch.searchsorted(b, v.contiguous(), right=True) - 1).clamp(
             0, self.n_bars - 1
@@ -166,7 +187,7 @@ class BarDistribution(nn.Module):
         before = cum.gather(-1, k).squeeze(-1) - p_k
         k = k.squeeze(-1)
         u = ((levels - before) / p_k.clamp_min(1e-30)).clamp(0.0, 1.0)
-        b, w = self.borders, self._widths()
+        b, w = self.borders, self.widths()
         inner = b[k] + u * w[k]
         s_left, s_right = self._tail_scales()
         tiny = torch.finfo(torch.float32).tiny
@@ -195,7 +216,7 @@ class BarDistribution(nn.Module):
         x, w = np.polynomial.legendre.leggauss(n_nodes)
         u = torch.as_tensor((x + 1) / 2, device=self.borders.device)  # (m,) in (0, 1)
         weights = torch.as_tensor(w / 2, device=self.borders.device)
-        b, width = self.borders.double(), self._widths().double()
+        b, width = self.borders.double(), self.widths().double()
         nodes = b[:-1, None] + width[:, None] * u[None, :]  # (K, m)
         s_left, s_right = (s.double() for s in self._tail_scales())
         nodes[0] = b[1] + s_left * torch.special.ndtri(u / 2)

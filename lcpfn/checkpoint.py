@@ -189,7 +189,8 @@ def load_model(
         )
     try:
         state = load_file(str(weights))
-        model = CurvePFN(ModelConfig(**card["model_config"]), state["bars.borders"])
+        with torch.random.fork_rng(devices=[]):  # initial weights are overwritten
+            model = CurvePFN(ModelConfig(**card["model_config"]), state["bars.borders"])
     except (SafetensorError, KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{weights}: cannot rebuild the model: {err}") from err
     try:

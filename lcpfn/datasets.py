@@ -161,6 +161,7 @@ def load_taskset(
     split: str = "valid",
     *,
     max_loss_ratio: float = MAX_LOSS_RATIO,
+    keep_diverged: bool = False,
 ) -> CurveSet:
     """TaskSet cross-entropy curves (``taskset_dyhpo.npz``), 50 steps each.
 
@@ -185,6 +186,9 @@ def load_taskset(
         data_dir: folder holding ``taskset_dyhpo.npz``.
         split: "valid", "train" or "test" loss.
         max_loss_ratio: divergence threshold, relative to the initial loss.
+        keep_diverged: keep the "non_finite" and "diverged" curves, as an HPO
+            loop sees them (inf becomes NaN, huge losses stay); only curves
+            without an initial loss are dropped.
     """
     _check_choice(split, ("valid", "train", "test"), "split")
     if not (math.isfinite(max_loss_ratio) and max_loss_ratio > 1):
@@ -207,6 +211,9 @@ def load_taskset(
         "diverged": diverged,
     }
     keep = ~(non_finite | no_initial | diverged)
+    if keep_diverged:
+        keep = np.isfinite(initial) & (initial > 0)
+        y = np.where(np.isinf(y), np.nan, y)
     N = int(keep.sum())
     return CurveSet(
         name=f"taskset/{key}",
@@ -221,7 +228,7 @@ def load_taskset(
         direction="minimize",
         transform=loss_curve(initial[keep], lower=0.0),
         n_source=raw.shape[0],
-        dropped={r: int(m.sum()) for r, m in reasons.items()},
+        dropped={r: int((m & ~keep).sum()) for r, m in reasons.items()},
         n_with_gaps=int(_has_gaps(y[keep]).sum()),
     )
 

@@ -3,6 +3,14 @@
 No positional encoding: each token is ``enc_t(t / max_steps) + enc_y(y)`` for
 an observed point and ``enc_t(t / max_steps)`` for a query, so the model is
 permutation-equivariant and any set of steps can be observed or asked for.
+
+Scale-aware models (``ModelConfig.scale_aware``) see each curve at its own
+scale (``lcpfn.curve_scale``): an observed point is read as ``(y, asinh(z))``
+with ``z = (y - loc) / scale``, and the curve's features (location, log noise
+scale, log spread) are added to every token. With ``curve_units`` the bars
+live in the curve's own units z too: the network predicts z, and the density
+of y is that of z divided by ``scale`` (an exact change of variables), so a
+curve with noise 1e-3 gets bars a fraction of 1e-3 wide where it is.
 Observed points attend to the observed points of their own curve; each query
 attends to them and to itself only, so queries never see each other and every
 query's answer is the posterior predictive given the observed points alone.
@@ -19,9 +27,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lcpfn.bars import BarDistribution
+from lcpfn.curve_scale import N_FEATURES, CurveScale, curve_scale
 from lcpfn.errors import InputError
 
-__all__ = ["ModelConfig", "CurvePFN"]
+__all__ = ["ModelConfig", "CurvePFN", "query_positions"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +44,8 @@ class ModelConfig:
     n_bars: int = 1000
     max_steps: int = 100  # length of the training curves; t is encoded as t / max_steps
     dropout: float = 0.0
+    scale_aware: bool = False  # read each curve at its own scale (lcpfn.curve_scale)
+    curve_units: bool = False  # bars in the curve's own units (needs scale_aware)
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "n_heads", "d_model", "n_bars", "max_steps"):
@@ -49,6 +60,11 @@ class ModelConfig:
             raise InputError(f"n_bars must be >= 3; got {self.n_bars}")
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"dropout must lie in [0, 1); got {self.dropout}")
+        if self.curve_units and not self.scale_aware:
+            raise InputError(
+                "curve_units=True needs scale_aware=True: the network must see "
+                "the scale its bars are in"
+            )
 
     @property
     def ff_width(self) -> int:
@@ -103,7 +119,9 @@ class CurvePFN(nn.Module):
             )
         self.config = config
         self.enc_t = nn.Linear(1, config.d_model)
-        self.enc_y = nn.Linear(1, config.d_model)
+        self.enc_y = nn.Linear(2 if config.scale_aware else 1, config.d_model)
+        if config.scale_aware:
+            self.enc_curve = nn.Linear(N_FEATURES, config.d_model)
         self.blocks = nn.ModuleList(_Block(config) for _ in range(config.n_layers))
         self.norm = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, config.n_bars)
@@ -112,40 +130,60 @@ class CurvePFN(nn.Module):
     def forward(
         self, t_obs: Tensor, y_obs: Tensor, obs_mask: Tensor, t_query: Tensor
     ) -> Tensor:
-        """Bar logits for every query step.
+        """Bar logits for every query step (in the units of ``output_scale``).
 
         Shapes:
-            t_obs, y_obs: (B, T) float; obs_mask: (B, T) bool, False = padding
-            (its y_obs entry is ignored, and may be anything finite);
-            t_query: (B, Q)  ->  logits (B, Q, K)
+            t_obs, y_obs: (B, T) float; obs_mask: (B, T) bool, False = padding,
+            observed points first in each row (padding's y_obs is ignored and
+            may be anything finite); t_query: (B, Q)  ->  logits (B, Q, K)
         """
         B, T = t_obs.shape
-        Q = t_query.shape[1]
-        scale = 1.0 / self.config.max_steps
-        obs = self.enc_t(t_obs.unsqueeze(-1) * scale) + self.enc_y(y_obs.unsqueeze(-1))
-        qry = self.enc_t(t_query.unsqueeze(-1) * scale)
+        scale = curve_scale(y_obs, obs_mask) if self.config.scale_aware else None
+        obs = self._encode_t(t_obs) + self._encode_y(y_obs, scale)
+        qry = self._encode_t(t_query)
+        if scale is not None:
+            curve = self.enc_curve(scale.features)[:, None]  # (B, 1, D)
+            obs, qry = obs + curve, qry + curve
         h = torch.cat([obs, qry], dim=1)  # (B, T + Q, D)
-        h = self._run_blocks(h, attention_mask(obs_mask, Q))
+        h = self._run_blocks(h, attention_mask(obs_mask, t_query.shape[1]))
         return self.head(self.norm(h[:, T:]))  # (B, Q, K)
 
     def forward_packed(self, t: Tensor, y: Tensor, n_obs: Tensor) -> Tensor:
         """Training form: step ``i`` is observed if ``i < n_obs``, else a query.
 
         Each position is one token, so a batch of cutoffs costs one sequence of
-        length T instead of T observed + T query tokens.
+        length T instead of T observed + T query tokens. The head runs on the
+        query positions only, in the row-major order of ``query_positions``.
 
         Shapes:
-            t, y: (B, T); n_obs: (B,) long in 0..T  ->  logits (B, T, K)
+            t, y: (B, T); n_obs: (B,) long in 0..T  ->  logits (N, K), N queries
         """
         B, T = y.shape
-        is_obs = torch.arange(T, device=y.device)[None, :] < n_obs[:, None]  # (B, T)
-        scale = 1.0 / self.config.max_steps
-        h = self.enc_t(t.unsqueeze(-1) * scale) + self.enc_y(
-            y.unsqueeze(-1)
-        ) * is_obs.unsqueeze(-1)
+        is_obs = ~query_positions(n_obs, T)  # (B, T)
+        scale = curve_scale(y, is_obs) if self.config.scale_aware else None
+        h = self._encode_t(t) + self._encode_y(y, scale) * is_obs.unsqueeze(-1)
+        if scale is not None:
+            h = h + self.enc_curve(scale.features)[:, None]
         eye = torch.eye(T, dtype=torch.bool, device=y.device)
         mask = (is_obs[:, None, :] | eye[None]).unsqueeze(1)  # (B, 1, T, T)
-        return self.head(self.norm(self._run_blocks(h, mask)))
+        h = self._run_blocks(h, mask)[~is_obs]  # (N, D)
+        return self.head(self.norm(h))
+
+    def output_scale(self, y_obs: Tensor, obs_mask: Tensor) -> CurveScale | None:
+        """The per-curve units of the bars (None: the prior's own units).
+
+        Shapes: y_obs, obs_mask (B, T)  ->  CurveScale of (B,) tensors, or None
+        """
+        return curve_scale(y_obs, obs_mask) if self.config.curve_units else None
+
+    def _encode_t(self, t: Tensor) -> Tensor:
+        return self.enc_t(t.unsqueeze(-1) * (1.0 / self.config.max_steps))
+
+    def _encode_y(self, y: Tensor, scale: CurveScale | None) -> Tensor:
+        """Shapes: y (B, T) -> (B, T, D)."""
+        if scale is None:
+            return self.enc_y(y.unsqueeze(-1))
+        return self.enc_y(torch.stack([y, torch.asinh(scale.normalize(y))], dim=-1))
 
     def _run_blocks(self, h: Tensor, mask: Tensor) -> Tensor:
         for block in self.blocks:
@@ -154,6 +192,11 @@ class CurvePFN(nn.Module):
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def query_positions(n_obs: Tensor, n_steps: int) -> Tensor:
+    """Which positions of the packed form are queries. (B,) -> (B, T) bool."""
+    return torch.arange(n_steps, device=n_obs.device)[None, :] >= n_obs[:, None]
 
 
 def attention_mask(obs_mask: Tensor, n_query: int) -> Tensor:

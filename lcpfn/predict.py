@@ -28,7 +28,9 @@ import torch
 from torch import Tensor
 
 from lcpfn import curve_inputs
+from lcpfn.bars import BarDistribution
 from lcpfn.checkpoint import load_model
+from lcpfn.curve_scale import CurveScale
 from lcpfn.errors import InputError
 from lcpfn.model import CurvePFN
 from lcpfn.predictive import PredictiveDistribution
@@ -172,6 +174,15 @@ class Extrapolator:
             batch_size=batch_size,
         )
 
+    def bars(self, y_obs: Tensor, obs_mask: Tensor) -> ScaledBars:
+        """The output distribution's units for these curves (model space).
+
+        Shapes: y_obs (B, T), obs_mask (B, T) bool, observed points first.
+        """
+        dev = self.device
+        scale = self.model.output_scale(y_obs.to(dev), obs_mask.to(dev))
+        return ScaledBars(self.model.bars, scale)
+
     def logits(
         self, t_obs: Tensor, y_obs: Tensor, obs_mask: Tensor, t_query: Tensor
     ) -> Tensor:
@@ -184,6 +195,72 @@ class Extrapolator:
             return self.model(
                 t_obs.to(dev), y_obs.to(dev), obs_mask.to(dev), t_query.to(dev)
             ).float()
+
+
+class ScaledBars:
+    """The bar distribution of ``y = loc + scale * z`` with z on the model's bars.
+
+    For a model whose bars are in the prior's units (``scale`` None) it is the
+    bar distribution itself; for one whose bars are in each curve's own units
+    it applies the change of variables exactly (densities divided by scale).
+
+    Shapes: logits (B, Q, K) with B the curves of ``scale``; y, v (B, Q).
+    """
+
+    def __init__(self, bars: BarDistribution, scale: CurveScale | None) -> None:
+        self.bars = bars
+        self._loc = None if scale is None else scale.loc[:, None].double()  # (B, 1)
+        self._scale = None if scale is None else scale.scale[:, None].double()
+
+    def _to_z(self, y: Tensor) -> Tensor:
+        if self._loc is None:
+            return y
+        return ((y.double() - self._loc) / self._scale).float()
+
+    def _to_y(self, z: Tensor) -> Tensor:
+        return z if self._loc is None else self._loc + self._scale * z.double()
+
+    def log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
+        lp = self.bars.log_prob(logits, self._to_z(y))
+        return lp if self._scale is None else lp - self._scale.log()
+
+    def cdf(self, logits: Tensor, v: Tensor) -> Tensor:
+        return self.bars.cdf(logits, self._to_z(v))
+
+    def quantile(self, logits: Tensor, q: Any) -> Tensor:
+        """Shapes: returns (L, B, Q)."""
+        return self._to_y(self.bars.quantile(logits, q))
+
+    def sample(self, logits: Tensor, n_samples: int, generator: torch.Generator):
+        """Shapes: returns (S, B, Q)."""
+        return self._to_y(self.bars.sample(logits, n_samples, generator))
+
+    def mean(self, logits: Tensor) -> Tensor:
+        return self._to_y(self.bars.mean(logits))
+
+    def expectations(self, transform: Transform) -> np.ndarray:
+        """E[transform.inverse(Y) | bar k] per curve and bar, by Gauss-Legendre
+        within each bar. The two tail bars reach infinitely far and map onto
+        the metric's steepest part, so they get many more nodes.
+
+        Shapes: returns (B, K) with per-curve units or parameters, else (1, K).
+        """
+        nodes, weights = (a.cpu().numpy() for a in self.bars.bar_nodes(16))
+        tail_nodes, tail_weights = (a.cpu().numpy() for a in self.bars.bar_nodes(256))
+        table = self._expected(transform, nodes, weights)  # (rows, K)
+        table[:, [0, -1]] = self._expected(transform, tail_nodes[[0, -1]], tail_weights)
+        return table
+
+    def _expected(self, transform: Transform, nodes: np.ndarray, weights) -> np.ndarray:
+        """Shapes: nodes (K', m) in z, weights (m,)  ->  (rows, K')."""
+        K, m = nodes.shape
+        if self._loc is not None:  # each curve's own nodes in y: (B, K', m)
+            loc, scale = self._loc.cpu().numpy(), self._scale.cpu().numpy()  # (B, 1)
+            nodes = loc[:, :, None] + scale[:, :, None] * nodes[None]
+        grid = nodes.reshape(-1, K * m)  # (1 | B, K' m)
+        rows = max(transform.n_curves() or 1, grid.shape[0])
+        grid = np.broadcast_to(grid, (rows, K * m))
+        return transform.inverse(grid).reshape(rows, K, m) @ weights
 
 
 class Prediction(PredictiveDistribution):
@@ -225,19 +302,18 @@ class Prediction(PredictiveDistribution):
         K = extrapolator.model.config.n_bars
         self._cache: list[Tensor] | None = None
         if B * Q * K * 4 <= MAX_CACHED_BYTES:
-            self._cache = [logits for _, logits in self._chunks()]
+            self._cache = [(logits, bars) for _, logits, bars in self._chunks()]
 
     # ---- the protocol shared with lcpfn.mcmc's posterior -------------------
 
     def mean(self) -> np.ndarray:
         """Mean of the back-transformed distribution (not the back-transform of
         the mean). Shapes: returns (Q,) or (B, Q)."""
-        bars = self._x.model.bars
         if isinstance(self.transform, Identity):
-            return self._out(self._map(bars.mean))
+            return self._out(self._map(lambda lg, bars: bars.mean(lg)))
 
-        def chunk_mean(logits: Tensor, rows: slice) -> np.ndarray:
-            table = _bar_expectations(bars, take(self.transform, rows))  # (Bc|1, K)
+        def chunk_mean(logits: Tensor, rows: slice, bars: ScaledBars) -> np.ndarray:
+            table = bars.expectations(take(self.transform, rows))  # (Bc|1, K)
             p = torch.softmax(logits.double(), dim=-1).cpu().numpy()  # (Bc, Q, K)
             return np.einsum("bqk,bk->bq", p, np.broadcast_to(table, p[:, 0].shape))
 
@@ -247,17 +323,15 @@ class Prediction(PredictiveDistribution):
         """Shapes: levels (L,) -> (L, B, Q)."""
         # a decreasing transform turns the lower quantile into the upper one
         y_levels = 1.0 - levels if self.transform.minimize else levels
-        bars = self._x.model.bars
-        z = self._map(lambda lg: bars.quantile(lg, y_levels), axis=1)  # (L, B, Q)
+        z = self._map(lambda lg, bars: bars.quantile(lg, y_levels), axis=1)  # (L, B, Q)
         return self.transform.inverse(z)
 
     def cdf(self, v: Any) -> np.ndarray:
         """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
         x = self._broadcast(v, "v")
         z = self.transform.forward(x)
-        bars = self._x.model.bars
         p = self._map_rows(
-            lambda lg, rows: bars.cdf(lg, torch.from_numpy(z[rows]).float())
+            lambda lg, rows, bars: bars.cdf(lg, torch.from_numpy(z[rows]).float())
         )
         return self._metric_cdf(x, p)
 
@@ -265,9 +339,8 @@ class Prediction(PredictiveDistribution):
         """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
         x = self._broadcast(y, "y")
         z = self.transform.forward(x)
-        bars = self._x.model.bars
         lp = self._map_rows(
-            lambda lg, rows: bars.log_prob(lg, torch.from_numpy(z[rows]).float())
+            lambda lg, rows, bars: bars.log_prob(lg, torch.from_numpy(z[rows]))
         )
         return self._out(lp + self.transform.log_slope(x))
 
@@ -276,8 +349,7 @@ class Prediction(PredictiveDistribution):
         if not isinstance(n_samples, int) or n_samples < 1:
             raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
         generator = torch.Generator(device=self._x.device).manual_seed(seed)
-        bars = self._x.model.bars
-        z = self._map(lambda lg: bars.sample(lg, n_samples, generator), axis=1)
+        z = self._map(lambda lg, bars: bars.sample(lg, n_samples, generator), axis=1)
         x = self.transform.inverse(z)
         return self._stack_out(x)
 
@@ -290,62 +362,42 @@ class Prediction(PredictiveDistribution):
     @property
     def logits(self) -> Tensor:
         """Bar logits in model units. Shapes: (B, Q, K) (B = 1 for one curve)."""
-        return torch.cat([lg.cpu() for _, lg in self._all_chunks()])
+        return torch.cat([lg.cpu() for _, lg, _ in self._all_chunks()])
 
     # ---- internals -------------------------------------------------------------
 
-    def _chunks(self) -> Iterator[tuple[slice, Tensor]]:
+    def _chunks(self) -> Iterator[tuple[slice, Tensor, ScaledBars]]:
         t_obs, y_obs, mask, t_query = self._inputs
         for start in range(0, self._n_curves, self._batch_size):
             rows = slice(start, min(start + self._batch_size, self._n_curves))
-            width = max(
-                1, int(mask[rows].sum(1).max())
-            )  # observed points are packed left
+            # observed points are packed left
+            width = max(1, int(mask[rows].sum(1).max()))
+            inputs = (t_obs[rows, :width], y_obs[rows, :width], mask[rows, :width])
             yield (
                 rows,
-                self._x.logits(
-                    t_obs[rows, :width],
-                    y_obs[rows, :width],
-                    mask[rows, :width],
-                    t_query[rows],
-                ),
+                self._x.logits(*inputs, t_query[rows]),
+                self._x.bars(*inputs[1:]),
             )
 
-    def _all_chunks(self) -> Iterator[tuple[slice, Tensor]]:
+    def _all_chunks(self) -> Iterator[tuple[slice, Tensor, ScaledBars]]:
         if self._cache is None:
             yield from self._chunks()
             return
-        for i, logits in enumerate(self._cache):
-            start = i * self._batch_size
-            yield slice(start, start + logits.shape[0]), logits
+        start = 0
+        for logits, bars in self._cache:
+            yield slice(start, start + logits.shape[0]), logits, bars
+            start += logits.shape[0]
 
-    def _map(self, fn: Callable[[Tensor], Tensor], axis: int = 0) -> np.ndarray:
-        """fn over the logits chunks, joined on the curve axis ``axis``."""
-        return self._map_rows(lambda lg, rows: fn(lg), axis)
+    def _map(
+        self, fn: Callable[[Tensor, ScaledBars], Tensor], axis: int = 0
+    ) -> np.ndarray:
+        """fn(logits, bars) over the chunks, joined on the curve axis ``axis``."""
+        return self._map_rows(lambda lg, rows, bars: fn(lg, bars), axis)
 
     def _map_rows(self, fn: Callable, axis: int = 0) -> np.ndarray:
+        """fn(logits, rows, bars) over the chunks, joined on the curve axis."""
         parts = []
-        for rows, logits in self._all_chunks():
-            out = fn(logits, rows)
+        for rows, logits, bars in self._all_chunks():
+            out = fn(logits, rows, bars)
             parts.append(out.double().cpu().numpy() if torch.is_tensor(out) else out)
         return np.concatenate(parts, axis=axis)
-
-
-def _bar_expectations(bars, transform: Transform) -> np.ndarray:
-    """E[inverse(Y) | bar k] for each bar, by Gauss-Legendre within each bar.
-
-    The two tail bars reach infinitely far in y and map onto the metric's
-    steepest part, so they get many more nodes than the uniform inner bars.
-
-    Shapes: returns (B, K) for per-curve parameters, else (1, K).
-    """
-    rows = transform.n_curves() or 1
-    nodes, weights = (a.cpu().numpy() for a in bars.bar_nodes(16))  # (K, 16), (16,)
-    tail_nodes, tail_weights = (a.cpu().numpy() for a in bars.bar_nodes(256))
-    K = nodes.shape[0]
-    grid = np.broadcast_to(nodes.reshape(1, -1), (rows, nodes.size))
-    table = transform.inverse(grid).reshape(rows, K, -1) @ weights  # (rows, K)
-    tails = tail_nodes[[0, -1]].reshape(1, -1)  # (1, 2 * 256)
-    tail_grid = np.broadcast_to(tails, (rows, tails.size))
-    table[:, [0, -1]] = transform.inverse(tail_grid).reshape(rows, 2, -1) @ tail_weights
-    return table

@@ -34,7 +34,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from lcpfn.curves import FAMILIES
-from lcpfn.errors import PriorSpecError
+from lcpfn.errors import InputError, PriorSpecError
 from lcpfn.shipped import shipped_dir
 
 __all__ = ["ParamDist", "FamilyPrior", "CurvePrior", "load", "from_dict", "available"]
@@ -87,6 +87,31 @@ class ParamDist:
 
     def named_args(self) -> dict[str, float]:
         return dict(zip(DIST_ARGS[self.dist], self.args, strict=True))
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-density at ``x`` (``normal`` and ``uniform`` kinds).
+
+        Shapes: x (n,) -> (n,); -inf outside a uniform's support.
+
+        Raises:
+            InputError: another kind of distribution.
+        """
+        if self.dist not in ("normal", "uniform"):
+            raise InputError(
+                f"log_prob is defined for normal and uniform distributions; "
+                f"got {self.dist!r}"
+            )
+        m = abs(self.multiplier)
+        u = (x.double() - self.shift) / self.multiplier
+        a = self.args
+        if self.dist == "normal":
+            lp = -0.5 * ((u - a[0]) / a[1]) ** 2 - math.log(
+                a[1] * math.sqrt(2 * math.pi)
+            )
+        else:
+            inside = (u >= a[0]) & (u <= a[1])
+            lp = torch.where(inside, -math.log(a[1] - a[0]), -math.inf)
+        return (lp - math.log(m)).to(x.dtype)
 
     def sample(
         self, n: int, generator: torch.Generator, device: torch.device | str = "cpu"

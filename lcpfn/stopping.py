@@ -1,12 +1,20 @@
 """Early stopping with the LC-PFN rule, for hand-written loops and for Optuna.
 
-The rule (LC-PFN paper, Section 5): stop a run at a check when, for every
-remaining step t' up to the planned horizon, the probability that the run's
-metric at t' is better than the incumbent (the best value seen in the runs so
-far) is at most ``threshold`` (0.05 in the paper), checking each step from
-step 2 on. "Better" is greater for a metric to maximize, smaller for one to
-minimize; the model sees the metric through a transform (``lcpfn.transforms``)
-and answers in the metric's own units, so the rule needs nothing else.
+The rule (LC-PFN paper, Section 5), as implemented here. At a check after a
+run's last observed step ``t_last``, the remaining steps are the model's grid
+points ``t'`` with ``t_last < t' <= horizon`` (``max_steps`` points evenly
+spaced over ``(0, horizon]``, the last one at ``horizon``). The run is stopped
+when some step remains and, for every remaining ``t'``, the predictive
+probability that the metric at ``t'`` is better than the incumbent (the best
+final value of the runs so far) is at most ``threshold`` (0.05 in the paper).
+So the probability compares what the run can still reach with the incumbent;
+a run that has reached its horizon has nothing left to save and is never
+stopped, and a step beyond the horizon is an ``InputError`` (the horizon is
+the planned length of every run: its last reported step). Checks start once
+``min_steps`` values are observed (2 in the paper). "Better" is greater for a
+metric to maximize, smaller for one to minimize; the model sees the metric
+through a transform (``lcpfn.transforms``) and answers in the metric's own
+units, so the rule needs nothing else.
 
 - ``stop_decisions``: the rule as a pure function over many runs at once.
 - ``EarlyStopper``: a small stateful helper for one training loop
@@ -15,8 +23,8 @@ and answers in the metric's own units, so the rule needs nothing else.
 
 NaN policy: NaN values are unobserved steps and are ignored; a run with no
 finite value yet is not stopped by ``stop_decisions`` (there is nothing to
-judge) but is pruned by ``LCPFNPruner`` once it is past ``min_steps`` (an
-all-NaN run has diverged).
+judge) but is pruned by ``LCPFNPruner`` once it is past ``min_steps`` and
+short of its horizon (an all-NaN run has diverged).
 """
 
 from __future__ import annotations
@@ -99,7 +107,14 @@ def stop_decisions(
         raise InputError(f"incumbent must be finite; got {incumbent!r}")
     observed = ~np.isnan(y)
     last = np.where(observed, t, -np.inf).max(axis=1)  # (B,)
-    checked = observed.sum(axis=1) >= min_steps
+    beyond = np.flatnonzero(last > horizon)
+    if beyond.size:
+        raise InputError(
+            f"run(s) {beyond[:5].tolist()} reached t = {last[beyond[0]]:g}, beyond "
+            f"horizon={horizon:g}; horizon is the planned length of every run"
+        )
+    # a run at its horizon has no step left to save
+    checked = (observed.sum(axis=1) >= min_steps) & (last < horizon)
     if check_at is not None:
         try:
             at = np.asarray(check_at, dtype=np.float64)
@@ -119,8 +134,8 @@ def stop_decisions(
             if minimize
             else pred.prob_greater(best[rows, None])
         )
-        p = np.where(grid[None, :] > last[rows, None], p, 0.0)  # remaining steps only
-        prob[rows] = p.max(axis=1)
+        remaining = grid[None, :] > last[rows, None]  # (R, 100), a True in every row
+        prob[rows] = np.where(remaining, p, 0.0).max(axis=1)
     stop = checked & (np.nan_to_num(prob, nan=1.0) <= threshold)
     return StopDecision(stop=stop, prob_better=prob, checked=checked)
 
@@ -211,13 +226,17 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
 
     The incumbent is the best value of the study's completed trials, in the
     study's direction; trials are judged on their intermediate values
-    (``trial.report(value, step)``), steps 1..horizon. With no completed
-    trial yet, nothing is pruned. Each process loads the model once (a
-    thread-safe cache), and everything else is read from the study's storage,
-    so workers sharing one storage (SQLite, journal, RDB) cooperate.
+    (``trial.report(value, step)``), steps 1..horizon, by the rule of
+    ``stop_decisions``. With no completed trial yet nothing is pruned, and a
+    trial that reports its last step (``step == horizon``) is never pruned; a
+    step beyond ``horizon`` raises ``InputError`` from ``should_prune``. Each
+    process loads the model once (a thread-safe cache), and everything else is
+    read from the study's storage, so workers sharing one storage (SQLite,
+    journal, RDB) cooperate.
 
     Args:
-        model: shipped model name or path (loaded lazily, once per process).
+        model: shipped model name or path (loaded lazily, once per process),
+            or a loaded model (anything with ``predict`` and ``max_steps``).
         horizon: the number of steps a full trial reports (the last step).
         threshold, min_steps, check_at: as in ``stop_decisions``.
         transform: the metric's transform; default: values as they are for a
@@ -227,7 +246,7 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
 
     def __init__(
         self,
-        model: str | Path = "default",
+        model: str | Path | Extrapolator = "default",
         *,
         horizon: float,
         threshold: float = 0.05,
@@ -240,7 +259,7 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
         if not (isinstance(horizon, (int, float)) and 0 < horizon < np.inf):
             raise InputError(f"horizon must be a positive number; got {horizon!r}")
         _check_rule(threshold, min_steps)
-        self.model_name = str(model)
+        self.model = model if hasattr(model, "predict") else str(model)
         self.horizon, self.threshold, self.min_steps = (
             float(horizon),
             threshold,
@@ -257,6 +276,14 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
         steps = np.array(sorted(reports), dtype=np.float64)
         values = np.array([reports[int(s)] for s in steps], dtype=np.float64)
         finite = np.isfinite(values)
+        if steps[-1] > self.horizon:
+            raise InputError(
+                f"trial {trial.number} reported step {steps[-1]:g}, beyond the "
+                f"pruner's horizon={self.horizon:g}; set horizon to the last step "
+                f"a full trial reports"
+            )
+        if steps[-1] >= self.horizon:
+            return False  # a trial at its horizon has nothing left to save
         if len(steps) >= self.min_steps and not finite.any():
             return True  # diverged: every report is NaN or inf
         if finite.sum() < self.min_steps:
@@ -277,7 +304,7 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
                 )
             transform = loss_curve(first)
         decision = stop_decisions(
-            _shared_model(self.model_name),
+            _shared_model(self.model) if isinstance(self.model, str) else self.model,
             np.where(finite, values, np.nan)[None],
             incumbent,
             horizon=self.horizon,

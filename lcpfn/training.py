@@ -5,6 +5,23 @@ resumed run sees exactly the data it would have seen), give each curve its own
 number of observed points, forward in the packed form, bar NLL of the noisy
 values at the unobserved steps, clip, step, log, checkpoint.
 
+Recipe options (``TrainConfig``), none of which moves the loss's optimum:
+- ``noise_prior_share < 1``: log sigma is drawn from a mixture of the prior
+  (that share) and ``U(noise_low, noise_high)``, and each curve's loss is
+  weighted by p / r (prior over proposal density), normalized over the batch,
+  so low-noise curves are seen more often without changing the posterior.
+- ``integrate_noise``: the target of each query is the whole noise
+  distribution N(y_clean, sigma) rather than one noisy draw: the loss is the
+  expected bar NLL, ``-sum_k P_k log p_k`` with P_k the normal mass of bar k,
+  equal to the sampled loss in expectation with less variance.
+- ``schedule="wsd"``: warm-up, constant, then a (1 - sqrt) decay over the
+  last ``decay_fraction`` of the steps. Such a run can be extended: resuming
+  with a larger ``n_curves`` continues from the last checkpoint before the new
+  decay begins (the one written when decay started is kept in ``stable/``),
+  and the result equals a run planned that long from the start.
+- ``init_from``: start from an exported model's weights (a run that lost its
+  checkpoints continues from shipped weights, warming up again).
+
 Multi-GPU (or multi-process CPU) through ``torchrun``: each rank draws its own
 curves, DistributedDataParallel averages the gradients, rank 0 writes the log
 and the checkpoints.
@@ -25,16 +42,24 @@ from typing import Any
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from torch import Tensor
 
-from lcpfn.bars import make_borders
-from lcpfn.checkpoint import export_model, load_checkpoint, save_checkpoint
+from lcpfn.bars import make_borders, make_curve_borders
+from lcpfn.checkpoint import export_model, load_checkpoint, load_model, save_checkpoint
 from lcpfn.errors import CheckpointError, InputError
-from lcpfn.model import CurvePFN, ModelConfig
+from lcpfn.model import CurvePFN, ModelConfig, query_positions
 from lcpfn.priors import CurvePrior
 from lcpfn.sampling import sample_curves
 
-__all__ = ["TrainConfig", "TrainResult", "train", "prior_marginal_nll"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "TrainingBatch",
+    "batch_loss",
+    "prior_marginal_nll",
+    "train",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +70,7 @@ class TrainConfig:
     batch_size: int = 256  # curves per optimizer step and rank
     lr: float = 3e-4
     weight_decay: float = 0.0
-    warmup_fraction: float = 0.05
+    warmup_fraction: float = 0.05  # cosine: share of the steps spent warming up
     grad_clip: float = 1.0
     seed: int = 0
     n_border_curves: int = 20_000  # prior curves whose values place the bar borders
@@ -53,11 +78,20 @@ class TrainConfig:
     checkpoint_every: int = 500  # optimizer steps
     log_every: int = 50
     compile: bool = False
+    schedule: str = "cosine"  # "cosine" over n_curves, or "wsd" (extendable)
+    decay_fraction: float = 0.2  # wsd: share of the steps spent decaying
+    warmup_curves: int = 50_000  # wsd: warm-up length, fixed so a run can be extended
+    noise_prior_share: float = 1.0  # 1: log sigma from the prior, unweighted
+    noise_low: float = -9.0  # the proposal's uniform part for log sigma
+    noise_high: float = -2.0
+    integrate_noise: bool = False
+    init_from: str | None = None  # exported model (path without suffix) to start from
 
     def __post_init__(self) -> None:
         for name in (
             "n_curves",
             "batch_size",
+            "warmup_curves",
             "n_border_curves",
             "checkpoint_every",
             "log_every",
@@ -74,6 +108,19 @@ class TrainConfig:
                 f"need lr > 0, 0 <= warmup_fraction < 1, grad_clip > 0; got "
                 f"{self.lr=}, {self.warmup_fraction=}, {self.grad_clip=}"
             )
+        if self.schedule not in ("cosine", "wsd"):
+            raise InputError(
+                f"schedule must be 'cosine' or 'wsd'; got {self.schedule!r}"
+            )
+        if not 0 < self.decay_fraction <= 1:
+            raise InputError(
+                f"decay_fraction must lie in (0, 1]; got {self.decay_fraction=}"
+            )
+        if not 0 < self.noise_prior_share <= 1 or not self.noise_low < self.noise_high:
+            raise InputError(
+                f"need 0 < noise_prior_share <= 1 and noise_low < noise_high; got "
+                f"{self.noise_prior_share=}, {self.noise_low=}, {self.noise_high=}"
+            )
 
 
 @dataclass
@@ -88,6 +135,9 @@ class TrainResult:
     curves_seen: int = 0
     seconds: float = 0.0
     finished: bool = True  # False when stopped by time_limit before n_curves
+    cpu_seconds: float = 0.0  # process CPU time (all threads), over every resume
+    resumes: list[dict[str, Any]] = field(default_factory=list)
+    lineage: list[dict[str, Any]] = field(default_factory=list)  # runs continued
 
     def card(self) -> dict[str, Any]:
         return {
@@ -99,6 +149,11 @@ class TrainResult:
             "curves_seen": self.curves_seen,
             "seed": self.train_config.seed,
             "training_seconds": round(self.seconds, 1),
+            "cpu_seconds": round(self.cpu_seconds, 1),
+            "resumes": self.resumes,
+            "lineage": self.lineage,
+            "curves_seen_in_all": self.curves_seen
+            + sum(run.get("curves_seen") or 0 for run in self.lineage),
             "hardware": _hardware(),
             "final_loss": self.history[-1]["loss"] if self.history else None,
             "finished": self.finished,
@@ -138,6 +193,9 @@ class TrainResult:
             curves_seen=curves,
             seconds=state["seconds"],
             finished=curves >= tc.n_curves,
+            cpu_seconds=state.get("cpu_seconds", 0.0),
+            resumes=state.get("resumes", []),
+            lineage=state.get("lineage", []),
         )
 
     def save(self, path: str | Path) -> tuple[Path, Path]:
@@ -173,37 +231,68 @@ def train(
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     total_steps = math.ceil(tc.n_curves / (tc.batch_size * world))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    warmup = max(
+        1,
+        tc.warmup_curves // (tc.batch_size * world)
+        if tc.schedule == "wsd"
+        else int(tc.warmup_fraction * total_steps),
+    )
+    decay_start = total_steps - int(tc.decay_fraction * total_steps)
 
-    state = load_checkpoint(tc.checkpoint_dir) if tc.checkpoint_dir else None
+    state = (
+        _resumable_checkpoint(tc, mc, prior, decay_start) if tc.checkpoint_dir else None
+    )
+    init_card = None
     if state is not None:
-        _check_same_run(state, mc, tc, prior)
         borders = state["model"]["bars.borders"]
+    elif tc.init_from is not None:
+        init_model, init_card = load_model(tc.init_from)
+        if init_card["model_config"] != asdict(mc):
+            raise InputError(
+                f"init_from {tc.init_from}: model_config {init_card['model_config']} "
+                f"!= {asdict(mc)}"
+            )
+        borders = init_model.bars.borders
+    elif mc.curve_units:
+        borders = make_curve_borders(mc.n_bars)
     else:
         values = sample_curves(
             prior, tc.n_border_curves, mc.max_steps, seed=tc.seed ^ 0x5EED
         ).y
         borders = make_borders(values, mc.n_bars)
-    torch.manual_seed(tc.seed)  # parameter initialization
-    model = CurvePFN(mc, borders).to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(tc.seed)  # parameter initialization, global RNG untouched
+        model = CurvePFN(mc, borders).to(device)
+    if init_card is not None:
+        model.load_state_dict(init_model.state_dict())
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay
     )
-    warmup = max(1, int(tc.warmup_fraction * total_steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_cosine(warmup, total_steps)
+    factor = (
+        _warmup_stable_decay(warmup, decay_start, total_steps)
+        if tc.schedule == "wsd"
+        else _warmup_cosine(warmup, total_steps)
     )
-    step, history, seconds_before = 0, [], 0.0
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    step, history, seconds_before, cpu_before = 0, [], 0.0, 0.0
+    resumes: list[dict[str, Any]] = []
+    lineage = _lineage(init_card, tc.init_from)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
         step, history, seconds_before = (
             state["step"],
             state["history"],
             state["seconds"],
         )
+        cpu_before = state.get("cpu_seconds", 0.0)
+        lineage = state.get("lineage", lineage)
+        resumes = [
+            *state.get("resumes", []),
+            {"step": step, "n_curves": tc.n_curves, "host": platform.node()},
+        ]
 
     net: torch.nn.Module = _PackedForward(model)
     if world > 1:
@@ -223,13 +312,31 @@ def train(
     model.train()
     t_window, curves_window = time.perf_counter(), 0
     finished = True
+
+    def snapshot() -> dict[str, Any]:
+        return {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "history": history,
+            "seconds": seconds_before + time.perf_counter() - start,
+            "cpu_seconds": cpu_before + time.process_time() - cpu_start,
+            "model_config": asdict(mc),
+            "train_config": asdict(tc),
+            "prior_sha256": prior.hash(),
+            "world_size": world,
+            "resumes": resumes,
+            "lineage": lineage,
+        }
+
     while step < total_steps:
-        t, y, n_obs = _training_batch(prior, mc, tc, step, rank, device)
+        batch = _training_batch(prior, mc, tc, step, rank, device)
         with torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
         ):
-            logits = forward(t, y, n_obs)  # (B, T, K)
-        loss = _masked_nll(model, logits.float(), y, n_obs)
+            logits = forward(batch.t, batch.y, batch.n_obs)  # (N, K)
+        loss = batch_loss(model, logits.float(), batch, tc.integrate_noise)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
@@ -263,27 +370,12 @@ def train(
         out_of_time = time_limit is not None and _all_agree_out_of_time(
             time.perf_counter() - start > time_limit, world, device
         )
-        if (
-            tc.checkpoint_dir
-            and rank == 0
-            and (step % tc.checkpoint_every == 0 or step == total_steps or out_of_time)
-        ):
-            save_checkpoint(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "torch_rng": torch.get_rng_state(),
-                    "step": step,
-                    "history": history,
-                    "seconds": seconds_before + time.perf_counter() - start,
-                    "model_config": asdict(mc),
-                    "train_config": asdict(tc),
-                    "prior_sha256": prior.hash(),
-                    "world_size": world,
-                },
-                tc.checkpoint_dir,
-            )
+        if tc.checkpoint_dir and rank == 0:
+            if tc.schedule == "wsd" and step == decay_start:
+                # the last stable-phase state: a longer run branches from here
+                save_checkpoint(snapshot(), Path(tc.checkpoint_dir) / STABLE_DIR)
+            if step % tc.checkpoint_every == 0 or step == total_steps or out_of_time:
+                save_checkpoint(snapshot(), tc.checkpoint_dir)
         if out_of_time and step < total_steps:
             finished = False
             break
@@ -297,7 +389,78 @@ def train(
         curves_seen=step * tc.batch_size * world,
         seconds=seconds_before + time.perf_counter() - start,
         finished=finished,
+        cpu_seconds=cpu_before + time.process_time() - cpu_start,
+        resumes=resumes,
+        lineage=lineage,
     )
+
+
+STABLE_DIR = "stable"
+
+
+def _resumable_checkpoint(
+    tc: TrainConfig, mc: ModelConfig, prior: CurvePrior, decay_start: int
+) -> dict[str, Any] | None:
+    """The checkpoint to continue from, or None for a fresh start.
+
+    A wsd run planned longer than its checkpoint's (``n_curves`` raised)
+    continues from the main checkpoint if it is still before the new decay,
+    else from the one kept when decay began.
+    """
+    state = load_checkpoint(tc.checkpoint_dir)
+    if state is None:
+        return None
+    _check_same_run(state, mc, tc, prior)
+    if state["train_config"]["n_curves"] == tc.n_curves:
+        return state
+    for candidate in (state, load_checkpoint(Path(tc.checkpoint_dir) / STABLE_DIR)):
+        if candidate is None:
+            continue
+        old = candidate["train_config"]
+        old_total = math.ceil(
+            old["n_curves"] / (old["batch_size"] * candidate.get("world_size", 1))
+        )
+        old_decay_start = old_total - int(old["decay_fraction"] * old_total)
+        if candidate["step"] <= min(decay_start, old_decay_start):
+            return candidate
+    raise InputError(
+        f"checkpoint in {tc.checkpoint_dir} is at step {state['step']}, in the "
+        f"decay of a run of {state['train_config']['n_curves']} curves, and no "
+        f"stable-phase checkpoint before step {decay_start} (where a run of "
+        f"{tc.n_curves} curves starts to decay) is kept; it cannot be extended"
+    )
+
+
+def _lineage(init_card: dict | None, init_from: str | None) -> list[dict[str, Any]]:
+    """Earlier runs this one continues (from exported weights), oldest first."""
+    if init_card is None:
+        return []
+    earlier = init_card.get("lineage", [])
+    return [
+        *earlier,
+        {
+            "init_from": init_from,
+            "sha256": init_card.get("sha256"),
+            "curves_seen": init_card.get("curves_seen"),
+            "training_seconds": init_card.get("training_seconds"),
+            "cpu_seconds": init_card.get("cpu_seconds"),
+        },
+    ]
+
+
+@dataclass(frozen=True)
+class TrainingBatch:
+    """Curves of one step and each one's cutoff and loss weight.
+
+    Shapes: t, y, y_clean (B, T); sigma, weight (B,); n_obs (B,) long in 1..T-1.
+    """
+
+    t: Tensor
+    y: Tensor
+    y_clean: Tensor
+    sigma: Tensor
+    n_obs: Tensor
+    weight: Tensor
 
 
 def _training_batch(
@@ -307,25 +470,68 @@ def _training_batch(
     step: int,
     rank: int,
     device: torch.device,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Curves and per-curve cutoffs, a pure function of (seed, step, rank).
-
-    Shapes: returns t (B, T), y (B, T), n_obs (B,) in 1..T-1
-    """
+) -> TrainingBatch:
+    """Curves, noise and cutoffs of one step, a pure function of (seed, step, rank)."""
+    B = tc.batch_size
     seed = int(np.random.SeedSequence([tc.seed, step, rank]).generate_state(1)[0])
-    batch = sample_curves(prior, tc.batch_size, mc.max_steps, seed=seed, device=device)
+    batch = sample_curves(prior, B, mc.max_steps, seed=seed, device=device)
     generator = torch.Generator(device=device).manual_seed(seed)
-    n_obs = torch.randint(
-        1, mc.max_steps, (tc.batch_size,), generator=generator, device=device
+    n_obs = torch.randint(1, mc.max_steps, (B,), generator=generator, device=device)
+    y, log_sigma = batch.y, batch.log_sigma
+    weight = torch.ones(B, device=device)
+    if tc.noise_prior_share < 1:
+        # noise is independent of the clean curve: redraw it from the proposal
+        from_prior = torch.rand(B, generator=generator, device=device)
+        uniform = torch.rand(B, generator=generator, device=device)
+        uniform = tc.noise_low + (tc.noise_high - tc.noise_low) * uniform
+        log_sigma = torch.where(
+            from_prior < tc.noise_prior_share, batch.log_sigma, uniform
+        )
+        p = prior.log_sigma.log_prob(log_sigma).double().exp()
+        inside = (log_sigma >= tc.noise_low) & (log_sigma <= tc.noise_high)
+        r = tc.noise_prior_share * p + (1 - tc.noise_prior_share) * inside / (
+            tc.noise_high - tc.noise_low
+        )
+        weight = (p / r).float()
+        noise = torch.randn(y.shape, generator=generator, device=device)
+        y = batch.y_clean + noise * log_sigma.exp()[:, None]
+    return TrainingBatch(
+        t=batch.t.expand(B, -1),
+        y=y,
+        y_clean=batch.y_clean,
+        sigma=log_sigma.exp(),
+        n_obs=n_obs,
+        weight=weight,
     )
-    return batch.t.expand(tc.batch_size, -1), batch.y, n_obs
 
 
-def _masked_nll(model: CurvePFN, logits: Tensor, y: Tensor, n_obs: Tensor) -> Tensor:
-    """Mean bar NLL over the unobserved steps. Shapes: (B, T, K), (B, T), (B,) -> ()."""
-    is_query = torch.arange(y.shape[1], device=y.device)[None, :] >= n_obs[:, None]
-    nll = -model.bars.log_prob(logits, y)  # (B, T)
-    return (nll * is_query).sum() / is_query.sum()
+def batch_loss(
+    model: CurvePFN, logits: Tensor, batch: TrainingBatch, integrate_noise: bool
+) -> Tensor:
+    """Weighted mean bar NLL over the query positions, in the bars' units.
+
+    Shapes: logits (N, K) at ``query_positions`` (row-major)  ->  ()
+    """
+    B, T = batch.y.shape
+    is_query = query_positions(batch.n_obs, T)  # (B, T)
+    rows = is_query.nonzero()[:, 0]  # (N,) curve of each query
+    scale = model.output_scale(batch.y, ~is_query)
+    bars = model.bars
+    if integrate_noise:
+        mu, sd = batch.y_clean[is_query], batch.sigma[rows]  # (N,)
+        if scale is not None:
+            mu = (mu - scale.loc[rows]) / scale.scale[rows]
+            sd = sd / scale.scale[rows]
+        inner = torch.special.ndtr((bars.borders[1:-1] - mu[:, None]) / sd[:, None])
+        below = F.pad(inner, (1, 0), value=0.0)  # (N, K) P(Y < b_k)
+        mass = F.pad(inner, (0, 1), value=1.0) - below  # (N, K)
+        logp = torch.log_softmax(logits, dim=-1) - bars.widths().log()
+        nll = -(mass * logp).sum(dim=-1)  # (N,)
+    else:
+        target = batch.y if scale is None else scale.normalize(batch.y)
+        nll = -bars.log_prob(logits, target[is_query])  # (N,)
+    w = batch.weight[rows]
+    return (nll * w).sum() / w.sum()
 
 
 def prior_marginal_nll(model: CurvePFN, y: Tensor) -> float:
@@ -342,6 +548,19 @@ def _write_log(path: Path, history: list[dict[str, float]]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(m) + "\n" for m in history))
     os.replace(tmp, path)
+
+
+def _warmup_stable_decay(warmup: int, decay_start: int, total: int) -> Callable:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if step < decay_start:
+            return 1.0
+        return 1.0 - math.sqrt(
+            min(1.0, (step - decay_start) / max(1, total - decay_start))
+        )
+
+    return factor
 
 
 def _warmup_cosine(warmup: int, total: int) -> Callable[[int], float]:
@@ -366,10 +585,12 @@ def _check_same_run(
             )
     # where checkpoints live and how often they are written or logged do not
     # change the weights: a run may resume from a moved directory
+    # nor does a longer wsd schedule (checked by the caller)
+    extendable = ("n_curves",) if tc.schedule == "wsd" else ()
     same = {
         k: v
         for k, v in asdict(tc).items()
-        if k not in ("checkpoint_dir", "checkpoint_every", "log_every")
+        if k not in ("checkpoint_dir", "checkpoint_every", "log_every", *extendable)
     }
     old = {k: v for k, v in state["train_config"].items() if k in same}
     if old != {k: same[k] for k in old}:

@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pruner_worker
+import pytest
 
 from lcpfn import transforms as tr
 
 WORKER = Path(__file__).with_name("pruner_worker.py")
+
+pytestmark = pytest.mark.integration  # several processes / faults / installs
 
 
 def _make_study(storage: str) -> None:

@@ -9,11 +9,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from lcpfn.checkpoint import load_checkpoint, load_model
 
 WORKER = Path(__file__).with_name("train_worker.py")
+
+pytestmark = pytest.mark.integration  # several processes / faults / installs
 
 
 def _start(ckpt: Path, out: Path) -> subprocess.Popen:

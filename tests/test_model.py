@@ -56,21 +56,38 @@ def test_observation_order_does_not_matter(model):
     )
 
 
-def test_packed_form_equals_inference_form(model):
-    B, T = 4, 30
+SCALE_AWARE = ModelConfig(
+    n_layers=2, n_heads=2, d_model=32, n_bars=CFG.n_bars, scale_aware=True,
+    curve_units=True,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("config", [CFG, SCALE_AWARE], ids=["raw", "scale-aware"])
+def test_packed_form_equals_inference_form(config):
+    torch.manual_seed(0)
+    model = CurvePFN(config, torch.linspace(-2, 2, config.n_bars + 1)).eval()
+    B, T = 5, 30
     t = torch.arange(1.0, T + 1).expand(B, T)
-    y = torch.rand(B, T, generator=torch.Generator().manual_seed(1))
-    n_obs = torch.tensor([0, 1, 12, 29])
-    packed = model.forward_packed(t, y, n_obs)  # (B, T, K)
+    # low-noise rows too: the scale-aware inputs read differences of 1e-4
+    y = 0.3 + torch.rand(B, T, generator=torch.Generator().manual_seed(1))
+    y[3:] = 0.5 + 1e-4 * y[3:]
+    n_obs = torch.tensor([0, 1, 12, 29, 3])
+    packed = model.forward_packed(t, y, n_obs)  # (N, K), queries row-major
+    start = 0
     for b in range(B):
         k = int(n_obs[b])
-        ref = model(
-            t[b : b + 1, :k],
-            y[b : b + 1, :k],
-            torch.ones(1, k, dtype=torch.bool),
-            t[b : b + 1, k:],
-        )
-        torch.testing.assert_close(packed[b : b + 1, k:], ref, atol=1e-5, rtol=1e-5)
+        mask = torch.ones(1, k, dtype=torch.bool)
+        ref = model(t[b : b + 1, :k], y[b : b + 1, :k], mask, t[b : b + 1, k:])
+        rows = slice(start, start + T - k)
+        torch.testing.assert_close(packed[rows], ref[0], atol=1e-5, rtol=1e-5)
+        start = rows.stop
+        # the units of the bars are the same in both forms, and padding is ignored
+        packed_scale = model.output_scale(y[b : b + 1], torch.arange(T)[None] < k)
+        if packed_scale is not None and k > 0:
+            own = model.output_scale(y[b : b + 1, :k], mask)
+            torch.testing.assert_close(packed_scale.scale, own.scale)
+            torch.testing.assert_close(packed_scale.loc, own.loc)
+    assert start == packed.shape[0]
 
 
 def test_config_validation():

@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 
+pytestmark = pytest.mark.integration  # several processes / faults / installs
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):

@@ -54,3 +54,44 @@ def test_patience_stops_after_k_plus_one_stale_steps():
     assert patience_stop(y, 0)[0] == 3  # step 3 did not improve
     assert patience_stop(y, 1)[0] == 4
     assert patience_stop(y, 2)[0] == 6  # step 5 improved in time
+
+
+def test_diverged_runs_are_never_best_and_the_rule_stops_them():
+    from early_stopping import lcpfn_stop
+
+    import lcpfn
+
+    # ordering 0: a good run, then one that is NaN from its first step on
+    # (how most diverged TaskSet runs look)
+    y = np.array([[[0.5, 0.3, 0.2, 0.1], [np.nan, np.nan, np.nan, np.nan]]])
+    epochs, regret = replay(y, np.full((1, 2), 4), 0.1)
+    assert epochs[0] == 8 and regret[0] == pytest.approx(0.0)  # NaN never best
+    assert np.isfinite(regret_curve(y, np.full((1, 2), 4), 0.1)).all()
+
+    class Hopeful:  # forecasts every run to beat any incumbent
+        max_steps = 100
+
+        def predict(self, y_obs, **kw):
+            class P:
+                def cdf(self, v):
+                    return np.ones(np.broadcast(v, np.zeros((len(y_obs), 100))).shape)
+
+            return P()
+
+    steps = lcpfn_stop(Hopeful(), y, lcpfn.transforms.loss_curve(1.0), 4.0, None)
+    # the good run is never stopped; the diverged one at the first check,
+    # as LCPFNPruner prunes a trial whose min_steps reports are all NaN
+    assert steps.tolist() == [[4, 2]]
+
+
+def test_taskset_keeps_diverged_curves_on_request():
+    from lcpfn.datasets import load_taskset
+
+    data = Path(__file__).parents[2] / "shared" / "data"
+    if not (data / "taskset_dyhpo.npz").exists():
+        pytest.skip("shared/data not present")
+    finite = load_taskset(data)
+    everything = load_taskset(data, keep_diverged=True)
+    assert len(everything.y) == finite.n_source - everything.dropped["no_initial_loss"]
+    assert len(everything.y) - len(finite.y) == sum(finite.dropped.values())
+    assert not np.isinf(everything.y).any() and np.isnan(everything.y).any()

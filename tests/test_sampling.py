@@ -186,6 +186,7 @@ def test_domhan11_samples_valid_curves():
     assert 0.05 < b.acceptance_rate < 0.95
 
 
+@pytest.mark.integration
 def test_compiled_evaluation_matches_eager(lcpfn_prior):
     from lcpfn import sampling
 

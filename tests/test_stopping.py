@@ -124,3 +124,120 @@ def test_pruner_prunes_diverged_trials_and_waits_for_an_incumbent(stub):
 def test_pruner_needs_a_horizon():
     with pytest.raises(InputError, match="horizon"):
         LCPFNPruner(horizon=0)
+
+
+# Real Optuna studies on curve sets with a known winner (tests/study_replay.py),
+# run the way users write them: report every step, should_prune after each
+# report (the last included), TrialPruned raised, final value returned.
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import study_replay as replay  # noqa: E402
+
+STEPS = optuna.trial.TrialState
+
+
+def _study_outcome(study: optuna.Study) -> dict:
+    trials = study.trials
+    return {
+        "best_config": study.best_trial.user_attrs["config"],
+        "best_state": study.best_trial.state,
+        "steps": sum(t.user_attrs["steps"] for t in trials),
+        "pruned_at_horizon": sum(
+            t.state == STEPS.PRUNED and t.user_attrs["steps"] == replay.HORIZON
+            for t in trials
+        ),
+        "states": {t.user_attrs["config"]: t.state for t in trials},
+    }
+
+
+def _in_process(direction: str, prune: bool, storage=None) -> dict:
+    study = optuna.create_study(
+        direction=direction, storage=storage, pruner=replay.make_pruner(prune)
+    )
+    curves = replay.in_direction(replay.curve_set(), direction)
+    study.optimize(replay.objective_for(curves), n_trials=replay.N_CONFIGS)
+    return _study_outcome(study)
+
+
+def _in_workers(direction: str, prune: bool, db: Path, n_workers: int = 2) -> dict:
+    storage, name = f"sqlite:///{db}", f"replay-{direction}-{prune}"
+    optuna.create_study(study_name=name, storage=storage, direction=direction)
+    per_worker = replay.N_CONFIGS // n_workers
+    script = Path(__file__).with_name("study_replay.py")
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                storage,
+                name,
+                direction,
+                str(int(prune)),
+                str(per_worker),
+            ]
+        )  # fmt: skip
+        for _ in range(n_workers)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0] * n_workers
+    return _study_outcome(optuna.load_study(study_name=name, storage=storage))
+
+
+def _check_pruned_against_plain(pruned: dict, plain: dict) -> None:
+    winner = int(np.nanargmax(replay.curve_set()[:, -1]))
+    assert plain["best_config"] == pruned["best_config"] == winner
+    assert pruned["best_state"] == STEPS.COMPLETE
+    assert pruned["states"][winner] == STEPS.COMPLETE  # the best is never pruned
+    assert pruned["pruned_at_horizon"] == 0
+    assert plain["steps"] == replay.N_CONFIGS * replay.HORIZON
+    # the oracle model is sure by step 2 about configs 0.08 below the winner,
+    # and about most of the others soon after: at least half the steps go
+    assert pruned["steps"] <= 0.5 * plain["steps"]
+    # diverged configs (NaN from step 4) are pruned, not trained to the end
+    assert all(pruned["states"][c] == STEPS.PRUNED for c in (3, 11))
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_pruned_study_finds_the_same_best_in_memory(direction):
+    _check_pruned_against_plain(
+        _in_process(direction, prune=True), _in_process(direction, prune=False)
+    )
+
+
+def test_pruned_study_finds_the_same_best_in_sqlite(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    _check_pruned_against_plain(
+        _in_process("maximize", True, storage), _in_process("maximize", False)
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_pruned_study_finds_the_same_best_with_two_workers(tmp_path, direction):
+    plain = _in_workers(direction, False, tmp_path / "plain.db")
+    _check_pruned_against_plain(
+        _in_workers(direction, True, tmp_path / "pruned.db"), plain
+    )
+
+
+def test_a_trial_at_its_horizon_is_never_stopped():
+    # hopeless at every step, but nothing is left to save at the last one
+    y = np.full((1, 10), 0.1)
+    assert stop_decisions(StubModel(), y[:, :9], incumbent=0.9, horizon=10).stop[0]
+    final = stop_decisions(StubModel(), y, incumbent=0.9, horizon=10)
+    assert not final.stop[0] and not final.checked[0]
+    with pytest.raises(InputError, match="beyond horizon=9"):
+        stop_decisions(StubModel(), y, incumbent=0.9, horizon=9)
+
+
+def test_pruner_raises_for_a_step_beyond_its_horizon(stub):
+    study = optuna.create_study(pruner=LCPFNPruner(horizon=3))
+    _run(study, [0.5, 0.6, 0.7])
+    trial = study.ask()
+    for step in (1, 2, 3, 4):
+        trial.report(0.1, step)
+    with pytest.raises(
+        InputError, match="reported step 4, beyond the pruner's horizon=3"
+    ):
+        trial.should_prune()

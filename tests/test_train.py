@@ -6,10 +6,17 @@ import pytest
 import torch
 
 import lcpfn
+from lcpfn.bars import make_curve_borders
 from lcpfn.checkpoint import load_checkpoint, load_model, save_checkpoint
 from lcpfn.errors import CheckpointError, InputError
-from lcpfn.model import ModelConfig
-from lcpfn.training import TrainConfig, _masked_nll, prior_marginal_nll, train
+from lcpfn.model import CurvePFN, ModelConfig, query_positions
+from lcpfn.training import (
+    TrainConfig,
+    TrainingBatch,
+    batch_loss,
+    prior_marginal_nll,
+    train,
+)
 
 MC = ModelConfig(n_layers=2, n_heads=2, d_model=32, n_bars=50)
 
@@ -27,12 +34,20 @@ def _tc(tmp_path=None, **kw):
     return TrainConfig(**{**base, **kw})
 
 
+def _held_out(prior, n=1000, seed=999) -> TrainingBatch:
+    held = lcpfn.sample_curves(prior, n, seed=seed)
+    n_obs = torch.randint(1, 100, (n,), generator=torch.Generator().manual_seed(0))
+    return TrainingBatch(
+        t=held.t.expand(n, -1), y=held.y, y_clean=held.y_clean,
+        sigma=held.log_sigma.exp(), n_obs=n_obs, weight=torch.ones(n),
+    )  # fmt: skip
+
+
 def _held_out_nll(model, prior):
-    held = lcpfn.sample_curves(prior, 1000, seed=999)
-    n_obs = torch.randint(1, 100, (1000,), generator=torch.Generator().manual_seed(0))
+    held = _held_out(prior)
     with torch.no_grad():
-        logits = model.forward_packed(held.t.expand(1000, -1), held.y, n_obs)
-        return _masked_nll(model, logits, held.y, n_obs).item(), prior_marginal_nll(
+        logits = model.forward_packed(held.t, held.y, held.n_obs)
+        return batch_loss(model, logits, held, False).item(), prior_marginal_nll(
             model, held.y
         )
 
@@ -72,6 +87,7 @@ def test_kill_and_resume_equals_uninterrupted(lcpfn_prior, tmp_path):
     assert resumed.curves_seen == straight.curves_seen == 40 * 32
 
 
+@pytest.mark.integration
 def test_compiled_training_matches_eager(lcpfn_prior):
     eager = train(lcpfn_prior, MC, _tc(n_curves=3 * 32), progress=False)
     compiled = train(
@@ -162,6 +178,7 @@ def test_checkpoint_write_is_atomic(tmp_path):
     ]  # no temp left over
 
 
+@pytest.mark.integration
 def test_ddp_on_two_gloo_processes_equals_averaged_gradients(lcpfn_prior, tmp_path):
     """Two torchrun ranks train 3 steps; one process replays them by averaging
     the two ranks' gradients by hand. DDP must give the same parameters."""
@@ -199,9 +216,9 @@ def test_ddp_on_two_gloo_processes_equals_averaged_gradients(lcpfn_prior, tmp_pa
     for step in range(3):
         optimizer.zero_grad()
         for rank in (0, 1):
-            t, y, n_obs = _training_batch(lcpfn_prior, mc, tc, step, rank, "cpu")
-            logits = model.forward_packed(t, y, n_obs)
-            (_masked_nll(model, logits, y, n_obs) / 2).backward()
+            batch = _training_batch(lcpfn_prior, mc, tc, step, rank, "cpu")
+            logits = model.forward_packed(batch.t, batch.y, batch.n_obs)
+            (batch_loss(model, logits, batch, False) / 2).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         optimizer.step()
         scheduler.step()
@@ -223,3 +240,102 @@ def test_export_is_byte_for_byte_reproducible(lcpfn_prior, tmp_path):
     first, _ = result.save(tmp_path / "a")
     second, _ = result.save(tmp_path / "b")
     assert first.read_bytes() == second.read_bytes()  # same weights, same sha256
+
+
+SHARP = ModelConfig(
+    n_layers=2, n_heads=2, d_model=32, n_bars=200, scale_aware=True, curve_units=True
+)
+
+
+def test_scale_aware_model_learns_with_the_whole_recipe(lcpfn_prior):
+    tc = _tc(n_curves=300 * 32, schedule="wsd", noise_prior_share=0.75,
+             integrate_noise=True)  # fmt: skip
+    result = train(lcpfn_prior, SHARP, tc, progress=False)
+    held = _held_out(lcpfn_prior)
+    with torch.no_grad():
+        logits = result.model.forward_packed(held.t, held.y, held.n_obs)
+        nll = batch_loss(result.model, logits, held, False).item()
+    # nll is in each curve's own units: add log scale back for the prior's units
+    scale = result.model.output_scale(held.y, ~query_positions(held.n_obs, 100))
+    rows = query_positions(held.n_obs, 100).nonzero()[:, 0]
+    nll_y = nll + scale.scale.log()[rows].mean().item()
+    # measured: about -1.6 after 300 steps; the prior marginal of y is ~+0.0
+    # and a model ignoring its inputs could not go below it
+    assert nll_y < -0.8, nll_y
+
+
+def test_integrated_noise_loss_is_the_expected_sampled_loss(lcpfn_prior):
+    torch.manual_seed(0)
+    model = CurvePFN(SHARP, make_curve_borders(SHARP.n_bars))
+    held = _held_out(lcpfn_prior, n=8)
+    with torch.no_grad():
+        logits = model.forward_packed(held.t, held.y, held.n_obs)
+        exact = batch_loss(model, logits, held, True).item()
+        # the observed points stay as they are; only the targets are redrawn
+        draws = []
+        g = torch.Generator().manual_seed(1)
+        is_query = query_positions(held.n_obs, 100)
+        for _ in range(400):
+            fresh = (
+                held.y_clean
+                + torch.randn(held.y.shape, generator=g) * held.sigma[:, None]
+            )
+            y = torch.where(is_query, fresh, held.y)
+            batch = TrainingBatch(**{**held.__dict__, "y": y})
+            draws.append(batch_loss(model, logits, batch, False).item())
+    draws = torch.tensor(draws)
+    # the Monte Carlo mean has a standard error of std / 20; 4 s.e. tolerance
+    assert abs(draws.mean().item() - exact) < 4 * draws.std().item() / 20 + 1e-3
+
+
+def test_noise_proposal_weights_recover_prior_moments(lcpfn_prior):
+    from lcpfn.training import _training_batch
+
+    tc = _tc(batch_size=4096, noise_prior_share=0.5)
+    batch = _training_batch(lcpfn_prior, SHARP, tc, 0, 0, "cpu")
+    log_sigma = batch.sigma.log().double()
+    w = batch.weight.double() / batch.weight.double().sum()
+    # proposal: more low noise than the prior N(-4, 1)
+    assert (log_sigma < -6).double().mean() > 0.1
+    # weighted moments are the prior's (s.e. of a weighted mean ~ 0.02 here)
+    assert abs((w * log_sigma).sum().item() + 4.0) < 0.1
+    assert abs((w * (log_sigma + 4) ** 2).sum().item() - 1.0) < 0.15
+    # the observed points carry the redrawn noise
+    resid = (batch.y - batch.y_clean) / batch.sigma[:, None]
+    assert abs(resid.std().item() - 1.0) < 0.02
+
+
+def test_wsd_run_extends_to_the_run_planned_that_long(lcpfn_prior, tmp_path):
+    kw = dict(schedule="wsd", decay_fraction=0.25)
+    long = train(lcpfn_prior, MC, _tc(tmp_path / "long", n_curves=40 * 32, **kw),
+                 progress=False)  # fmt: skip
+    short = train(lcpfn_prior, MC, _tc(tmp_path / "ext", n_curves=20 * 32, **kw),
+                  progress=False)  # fmt: skip
+    assert load_checkpoint(tmp_path / "ext" / "stable")["step"] == 15
+    extended = train(lcpfn_prior, MC, _tc(tmp_path / "ext", n_curves=40 * 32, **kw),
+                     progress=False)  # fmt: skip
+    for (name, a), (_, b) in zip(
+        long.model.state_dict().items(), extended.model.state_dict().items(),
+        strict=True,
+    ):  # fmt: skip
+        assert torch.equal(a, b), name
+    assert not torch.equal(short.model.head.weight, long.model.head.weight)
+    assert [r["step"] for r in extended.resumes] == [15]
+    with pytest.raises(InputError, match="used train_config"):  # cosine: fixed length
+        train(lcpfn_prior, MC, _tc(tmp_path / "ext", n_curves=80 * 32), progress=False)
+
+
+def test_training_continues_from_exported_weights(lcpfn_prior, tmp_path):
+    first = train(lcpfn_prior, MC, _tc(n_curves=10 * 32), progress=False)
+    first.save(tmp_path / "first")
+    state = torch.get_rng_state()
+    second = train(
+        lcpfn_prior, MC, _tc(n_curves=10 * 32, init_from=str(tmp_path / "first")),
+        progress=False,
+    )  # fmt: skip
+    assert torch.equal(torch.get_rng_state(), state)  # train() leaves it alone
+    card = second.card()
+    assert card["lineage"][0]["curves_seen"] == 10 * 32
+    assert card["curves_seen_in_all"] == 20 * 32
+    assert torch.equal(second.model.bars.borders, first.model.bars.borders)
+    assert not torch.equal(second.model.head.weight, first.model.head.weight)
