@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 import lcpfn
-from lcpfn.datasets import load_taskset, take_transform
+from lcpfn.evaluation.datasets import load_taskset, take_transform
 from lcpfn.stopping import stop_decisions
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -30,13 +30,13 @@ import numpy as np
 import torch
 
 import lcpfn
-from lcpfn.bench import (
+from lcpfn.evaluation.bench import (
     median_seconds,
     network_forward,
     one_curve_latency,
     one_curve_tensors,
 )
-from lcpfn.model import CurvePFN, ModelConfig
+from lcpfn.pfn.model import CurvePFN, ModelConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402

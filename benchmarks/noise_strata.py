@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import lcpfn
-from lcpfn.bench import CUTOFFS, NOISE_BINS, SEED, model_prior, noise_strata
+from lcpfn.evaluation.bench import CUTOFFS, NOISE_BINS, SEED, model_prior, noise_strata
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402

@@ -35,7 +35,7 @@ import numpy as np
 import optuna
 
 import lcpfn
-from lcpfn.datasets import load_taskset
+from lcpfn.evaluation.datasets import load_taskset
 from lcpfn.stopping import LCPFNPruner
 
 sys.path.insert(0, str(Path(__file__).parent))

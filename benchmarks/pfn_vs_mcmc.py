@@ -45,9 +45,9 @@ from pathlib import Path
 import numpy as np
 
 import lcpfn
-from lcpfn import metrics
+from lcpfn.evaluation import metrics
 from lcpfn.mcmc import fit_mcmc
-from lcpfn.priors import from_dict
+from lcpfn.prior.spec import from_dict
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import lcpfn
-from lcpfn.bench import model_prior, prior_accuracy
+from lcpfn.evaluation.bench import model_prior, prior_accuracy
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402

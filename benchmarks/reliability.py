@@ -125,7 +125,8 @@ def _chunking(kind: str, model: str) -> dict:
     import torch
 
     import lcpfn
-    from lcpfn import predict, sampling
+    from lcpfn import predict
+    from lcpfn.prior import sampler as sampling
 
     if kind == "predict":
         m = lcpfn.load(model)

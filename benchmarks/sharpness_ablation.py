@@ -48,8 +48,8 @@ import numpy as np
 import torch
 
 import lcpfn
-from lcpfn.model import ModelConfig
-from lcpfn.training import TrainConfig, train
+from lcpfn.pfn.model import ModelConfig
+from lcpfn.pfn.training import TrainConfig, train
 
 BASE_MODEL = dict(n_layers=4, n_heads=4, d_model=128, n_bars=1000)
 BASE_TRAIN = dict(
@@ -113,9 +113,9 @@ def run_arm(arm: str, minutes: float, runs_dir: Path, seed: int) -> None:
 
 
 def score(runs_dir: Path, data_dir: str, n_prior: int, n_real: int) -> dict:
-    from lcpfn.bench import noise_strata, prior_accuracy
-    from lcpfn.datasets import load_curves
     from lcpfn.evaluation import evaluate, fraction_splits, summarize
+    from lcpfn.evaluation.bench import noise_strata, prior_accuracy
+    from lcpfn.evaluation.datasets import load_curves
 
     real = {}
     for name in ("taskset", "lcdb", "lcdb11"):

@@ -31,8 +31,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import lcpfn
-from lcpfn.model import CurvePFN, ModelConfig
-from lcpfn.training import TrainConfig, _training_batch, batch_loss, train
+from lcpfn.pfn.model import CurvePFN, ModelConfig
+from lcpfn.pfn.training import TrainConfig, _training_batch, batch_loss, train
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402

@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lcpfn import curve_inputs
-from lcpfn.bars import BarDistribution
-from lcpfn.checkpoint import load_model
-from lcpfn.curve_scale import CurveScale
+from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError
-from lcpfn.model import CurvePFN
+from lcpfn.pfn.bars import BarDistribution
+from lcpfn.pfn.checkpoint import load_model
+from lcpfn.pfn.curve_scale import CurveScale
+from lcpfn.pfn.model import CurvePFN
 from lcpfn.predictive import PredictiveDistribution
 from lcpfn.shipped import shipped_dir
 from lcpfn.transforms import Identity, Transform, take

@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from lcpfn.curve_inputs import parse_curves, parse_horizon
 from lcpfn.errors import InputError
 from lcpfn.predict import Extrapolator, load
+from lcpfn.request import parse_curves, parse_horizon
 from lcpfn.transforms import Transform, loss_curve
 
 __all__ = ["EarlyStopper", "LCPFNPruner", "StopDecision", "stop_decisions"]

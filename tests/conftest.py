@@ -24,8 +24,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory, lcpfn_prior):
     """A tiny CurvePFN trained for 60 steps, exported as safetensors + card."""
-    from lcpfn.model import ModelConfig
-    from lcpfn.training import TrainConfig, train
+    from lcpfn.pfn.model import ModelConfig
+    from lcpfn.pfn.training import TrainConfig, train
 
     result = train(
         lcpfn_prior,

@@ -8,8 +8,8 @@ import sys
 import torch
 
 import lcpfn
-from lcpfn.model import ModelConfig
-from lcpfn.training import TrainConfig, train
+from lcpfn.pfn.model import ModelConfig
+from lcpfn.pfn.training import TrainConfig, train
 
 MC = ModelConfig(n_layers=2, n_heads=2, d_model=32, n_bars=50)
 TC = TrainConfig(

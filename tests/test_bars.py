@@ -6,8 +6,8 @@ import pytest
 import torch
 from scipy import stats
 
-from lcpfn.bars import LOG_PROB_FLOOR, BarDistribution, make_borders
 from lcpfn.errors import InputError
+from lcpfn.pfn.bars import LOG_PROB_FLOOR, BarDistribution, make_borders
 
 BORDERS = torch.tensor([0.0, 1.0, 2.0, 4.0, 5.0, 6.0])  # five bars, widths 1,1,2,1,1
 PROBS = torch.tensor([0.1, 0.2, 0.4, 0.2, 0.1])

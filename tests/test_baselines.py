@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from lcpfn import baselines as bl
-from lcpfn import curves
 from lcpfn import transforms as tr
 from lcpfn.errors import InputError
+from lcpfn.evaluation import baselines as bl
+from lcpfn.prior import curves
 
 T_ALL = np.arange(1.0, 41.0)
 POW3 = curves.pow3(T_ALL, 0.8, 0.5, 0.6, xp=np)  # rises from 0.3 towards 0.8

@@ -6,9 +6,14 @@ import numpy as np
 import pytest
 
 import lcpfn
-from lcpfn.bench import CUTOFFS, median_seconds, one_curve_latency, prior_accuracy
 from lcpfn.cli import main
 from lcpfn.errors import InputError
+from lcpfn.evaluation.bench import (
+    CUTOFFS,
+    median_seconds,
+    one_curve_latency,
+    prior_accuracy,
+)
 
 
 def test_shipped_card_figures_reproduce_on_a_subsample():

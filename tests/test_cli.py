@@ -94,8 +94,8 @@ def test_export_to_float16_halves_the_file_and_keeps_predictions(
 
 
 def test_export_from_an_unfinished_checkpoint(lcpfn_prior, tmp_path, capsys):
-    from lcpfn.model import ModelConfig
-    from lcpfn.training import TrainConfig, train
+    from lcpfn.pfn.model import ModelConfig
+    from lcpfn.pfn.training import TrainConfig, train
 
     tc = TrainConfig(
         n_curves=40 * 32,

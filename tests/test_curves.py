@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lcpfn.curves import FAMILIES
+from lcpfn.prior.curves import FAMILIES
 
 # The textbook formulas (Domhan et al. 2015), written with plain powers.
 TEXTBOOK = {

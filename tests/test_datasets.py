@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lcpfn import datasets as ds
 from lcpfn import transforms as tr
 from lcpfn.errors import InputError
+from lcpfn.evaluation import datasets as ds
 
 # the real files: $LCPFN_DATA_DIR, else the shared folder beside the repository
 DATA_DIR = Path(
@@ -191,7 +191,7 @@ def test_real_lcdb11_counts():
 
 @needs_data
 def test_real_split_feeds_the_baselines():
-    from lcpfn.baselines import LastValue
+    from lcpfn.evaluation.baselines import LastValue
 
     curves = ds.load_lcdb(DATA_DIR).subset(np.arange(0, 20_000, 500))
     split = ds.split_at_fraction(curves, 0.2)

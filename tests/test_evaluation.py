@@ -7,11 +7,11 @@ import pytest
 from test_datasets import DATA_DIR, needs_data
 
 from lcpfn import evaluation as ev
-from lcpfn import report
-from lcpfn.baselines import GaussianPrediction, LastValue
 from lcpfn.cli import main
-from lcpfn.datasets import CurveSet
 from lcpfn.errors import InputError
+from lcpfn.evaluation import report
+from lcpfn.evaluation.baselines import GaussianPrediction, LastValue
+from lcpfn.evaluation.datasets import CurveSet
 from lcpfn.predictive import InMetricUnits
 from lcpfn.transforms import Identity, accuracy, loss_curve
 

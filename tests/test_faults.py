@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from lcpfn.checkpoint import load_checkpoint, load_model
+from lcpfn.pfn.checkpoint import load_checkpoint, load_model
 
 WORKER = Path(__file__).with_name("train_worker.py")
 
@@ -79,7 +79,7 @@ def _logged_steps(log: Path) -> int:
 
 
 def test_a_torn_temporary_file_is_ignored(tmp_path):
-    from lcpfn.checkpoint import save_checkpoint
+    from lcpfn.pfn.checkpoint import save_checkpoint
 
     save_checkpoint({"step": 3}, tmp_path)
     (tmp_path / ".checkpoint.pt.999.tmp").write_bytes(b"PK\x03\x04 torn")
@@ -97,7 +97,7 @@ def _write_checkpoints_forever(folder: str, weights: torch.Tensor, start: int) -
     Only indexing and serialization run here: a parallel torch kernel could
     hang in a child forked from a process whose OpenMP pool is running.
     """
-    from lcpfn.checkpoint import save_checkpoint
+    from lcpfn.pfn.checkpoint import save_checkpoint
 
     torch.set_num_threads(1)
     for step in range(start, 10**6):
@@ -111,7 +111,7 @@ def test_sigkill_mid_checkpoint_write_keeps_the_last_complete_one(tmp_path):
     clears the torn file."""
     import multiprocessing
 
-    from lcpfn.checkpoint import save_checkpoint
+    from lcpfn.pfn.checkpoint import save_checkpoint
 
     weights = torch.randn(8_000_000, generator=torch.Generator().manual_seed(0))
     weights[0] = 1

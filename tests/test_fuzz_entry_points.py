@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lcpfn import baselines as bl
-from lcpfn import metrics as mt
 from lcpfn import transforms as tr
+from lcpfn.evaluation import baselines as bl
+from lcpfn.evaluation import metrics as mt
 from lcpfn.stopping import LCPFNPruner
 
 FUZZ = settings(

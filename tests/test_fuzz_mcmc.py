@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lcpfn import mcmc
+from lcpfn.mcmc import sampler as mcmc
 
 pytest.importorskip("numpyro")
 

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import lcpfn
-from lcpfn import mcmc_model, posterior
 from lcpfn.errors import InputError
-from lcpfn.mcmc import Diagnostics, fit_mcmc
-from lcpfn.priors import ParamDist
+from lcpfn.mcmc import Diagnostics, fit_mcmc, posterior
+from lcpfn.mcmc import model as mcmc_model
+from lcpfn.prior.spec import ParamDist
 
 jnp = pytest.importorskip("jax.numpy")
 az = pytest.importorskip("arviz")

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from lcpfn import baselines as bl
-from lcpfn import metrics as mt
 from lcpfn.errors import InputError
+from lcpfn.evaluation import baselines as bl
+from lcpfn.evaluation import metrics as mt
 
 
 def test_curve_means_skip_unscored_steps():

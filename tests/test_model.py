@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lcpfn.errors import InputError
-from lcpfn.model import CurvePFN, ModelConfig
+from lcpfn.pfn.model import CurvePFN, ModelConfig
 
 CFG = ModelConfig(n_layers=2, n_heads=2, d_model=32, n_bars=20, max_steps=100)
 

@@ -8,7 +8,7 @@ import torch
 
 import lcpfn
 from lcpfn.errors import PriorSpecError
-from lcpfn.priors import ParamDist
+from lcpfn.prior.spec import ParamDist
 
 GOOD = """
 name = "tiny"

@@ -85,7 +85,7 @@ def test_diverged_runs_are_never_best_and_the_rule_stops_them():
 
 
 def test_taskset_keeps_diverged_curves_on_request():
-    from lcpfn.datasets import load_taskset
+    from lcpfn.evaluation.datasets import load_taskset
 
     data = Path(__file__).parents[2] / "shared" / "data"
     if not (data / "taskset_dyhpo.npz").exists():

@@ -16,9 +16,9 @@ from plain_sampler import plain_curves
 from scipy import stats
 
 import lcpfn
-from lcpfn.curves import FAMILIES
 from lcpfn.errors import InputError, SamplingError
-from lcpfn.priors import ParamDist
+from lcpfn.prior.curves import FAMILIES
+from lcpfn.prior.spec import ParamDist
 
 N_PLAIN, N_FAST = 10_000, 50_000
 P_MIN = 1e-3
@@ -188,7 +188,7 @@ def test_domhan11_samples_valid_curves():
 
 @pytest.mark.integration
 def test_compiled_evaluation_matches_eager(lcpfn_prior):
-    from lcpfn import sampling
+    from lcpfn.prior import sampler as sampling
 
     g = torch.Generator().manual_seed(0)
     weights, params = sampling._draw_parameters(

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 import lcpfn
-from lcpfn.bars import make_curve_borders
-from lcpfn.checkpoint import load_checkpoint, load_model, save_checkpoint
 from lcpfn.errors import CheckpointError, InputError
-from lcpfn.model import CurvePFN, ModelConfig, query_positions
-from lcpfn.training import (
+from lcpfn.pfn.bars import make_curve_borders
+from lcpfn.pfn.checkpoint import load_checkpoint, load_model, save_checkpoint
+from lcpfn.pfn.model import CurvePFN, ModelConfig, query_positions
+from lcpfn.pfn.training import (
     TrainConfig,
     TrainingBatch,
     batch_loss,
@@ -188,9 +188,9 @@ def test_ddp_on_two_gloo_processes_equals_averaged_gradients(lcpfn_prior, tmp_pa
 
     import ddp_worker
 
-    from lcpfn.bars import make_borders
-    from lcpfn.model import CurvePFN
-    from lcpfn.training import _training_batch, _warmup_cosine
+    from lcpfn.pfn.bars import make_borders
+    from lcpfn.pfn.model import CurvePFN
+    from lcpfn.pfn.training import _training_batch, _warmup_cosine
 
     worker = Path(__file__).with_name("ddp_worker.py")
     run = subprocess.run(
@@ -289,7 +289,7 @@ def test_integrated_noise_loss_is_the_expected_sampled_loss(lcpfn_prior):
 
 
 def test_noise_proposal_weights_recover_prior_moments(lcpfn_prior):
-    from lcpfn.training import _training_batch
+    from lcpfn.pfn.training import _training_batch
 
     tc = _tc(batch_size=4096, noise_prior_share=0.5)
     batch = _training_batch(lcpfn_prior, SHARP, tc, 0, 0, "cpu")

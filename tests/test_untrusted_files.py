@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lcpfn
-from lcpfn.checkpoint import load_checkpoint, save_checkpoint
 from lcpfn.cli import main as cli_main
 from lcpfn.errors import CheckpointError, PriorSpecError
+from lcpfn.pfn.checkpoint import load_checkpoint, save_checkpoint
 from lcpfn.shipped import shipped_dir
 
 PACKAGE = Path(lcpfn.__file__).parent
@@ -132,7 +132,7 @@ def _flip(path: Path) -> None:
 def _swap_in_other_weights(path: Path) -> None:
     from safetensors.torch import save_file
 
-    from lcpfn.model import CurvePFN, ModelConfig
+    from lcpfn.pfn.model import CurvePFN, ModelConfig
 
     other = CurvePFN(
         ModelConfig(n_layers=2, n_heads=2, d_model=32, n_bars=50),
@@ -198,8 +198,8 @@ def test_tampered_checkpoints_are_refused_naming_the_file(tmp_path, case):
 
 
 def test_training_refuses_to_resume_from_a_malicious_checkpoint(lcpfn_prior, tmp_path):
-    from lcpfn.model import ModelConfig
-    from lcpfn.training import TrainConfig, train
+    from lcpfn.pfn.model import ModelConfig
+    from lcpfn.pfn.training import TrainConfig, train
 
     (tmp_path / "checkpoint.pt").write_bytes(
         pickle.dumps({"step": 1, "x": _Payload(tmp_path / "pwned")})

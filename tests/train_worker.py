@@ -6,8 +6,8 @@ Usage: python tests/train_worker.py CHECKPOINT_DIR OUT_PATH
 import sys
 
 import lcpfn
-from lcpfn.model import ModelConfig
-from lcpfn.training import TrainConfig, train
+from lcpfn.pfn.model import ModelConfig
+from lcpfn.pfn.training import TrainConfig, train
 
 MC = ModelConfig(n_layers=1, n_heads=2, d_model=32, n_bars=50)
 

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from lcpfn import curve_inputs
+from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError
 from lcpfn.predictive import PredictiveDistribution
-from lcpfn.priors import CurvePrior
+from lcpfn.prior.spec import CurvePrior
 
 __all__ = ["Diagnostics", "Posterior", "PosteriorPredictive"]
 
@@ -39,7 +39,7 @@ _ROWS_PER_PASS = 2**22  # predictive: (curves x draws x queries) per vectorized 
 
 def _arviz() -> Any:
     """arviz, imported lazily; a missing one raises ImportError naming the extra."""
-    from lcpfn.mcmc_model import _import_backend
+    from lcpfn.mcmc.model import _import_backend
 
     return _import_backend()[2]
 
@@ -224,7 +224,7 @@ class Posterior:
 
         Shapes: t (B, Q)  ->  loc (B, S, Q), scale (B, S) with S = chains x draws
         """
-        from lcpfn.mcmc_model import _mixture, _values
+        from lcpfn.mcmc.model import _mixture, _values
 
         B = t.shape[0]
         flat = {k: v.reshape(B, -1, *v.shape[3:]) for k, v in self._draws.items()}

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lcpfn import priors
 from lcpfn.errors import InputError, LcpfnError
-from lcpfn.model import ModelConfig
-from lcpfn.sampling import sample_curves
-from lcpfn.training import TrainConfig, train
+from lcpfn.pfn.model import ModelConfig
+from lcpfn.pfn.training import TrainConfig, train
+from lcpfn.prior import spec as priors
+from lcpfn.prior.sampler import sample_curves
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,7 +164,7 @@ def _add_evaluate_parser(commands) -> None:
 
 
 def _evaluate(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
-    from lcpfn.real_curves import SuiteConfig, run_suite
+    from lcpfn.evaluation.suite import SuiteConfig, run_suite
 
     for name in ("n_curves", "n_mcmc"):
         if getattr(args, name) < 0:
@@ -215,7 +215,7 @@ def _add_bench_parser(commands) -> None:
 
 
 def _bench(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
-    from lcpfn.bench import one_curve_latency, prior_accuracy
+    from lcpfn.evaluation.bench import one_curve_latency, prior_accuracy
     from lcpfn.predict import load
 
     if args.n_curves < 2:
@@ -361,8 +361,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from lcpfn.checkpoint import CHECKPOINT_NAME, export_model, load_model
-    from lcpfn.training import TrainResult
+    from lcpfn.pfn.checkpoint import CHECKPOINT_NAME, export_model, load_model
+    from lcpfn.pfn.training import TrainResult
 
     if (Path(args.source) / CHECKPOINT_NAME).is_file():
         result = TrainResult.from_checkpoint(args.source, priors.load(args.prior))

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lcpfn.curves import FAMILIES
 from lcpfn.errors import InputError, SamplingError
-from lcpfn.priors import CurvePrior
+from lcpfn.prior.curves import FAMILIES
+from lcpfn.prior.spec import CurvePrior
 
 __all__ = ["CurveBatch", "sample_curves", "iter_curves"]
 

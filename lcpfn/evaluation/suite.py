@@ -1,6 +1,6 @@
 """The real-curve benchmark suite behind ``lcpfn evaluate``.
 
-For each benchmark file of ``shared/data`` (``lcpfn.datasets``) it draws a
+For each benchmark file of ``shared/data`` (``lcpfn.evaluation.datasets``) it draws a
 seeded subsample of curves, scores every method (the PFN models given, the
 last value, least-squares pow3 / pow4 / MMF fits) at each split with
 ``lcpfn.evaluation``, scores MCMC on the PFN's prior on a smaller subsample
@@ -22,17 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from lcpfn import datasets, report
-from lcpfn.baselines import LastValue, ParametricFit
-from lcpfn.evaluation import (
+from lcpfn.evaluation import datasets, report
+from lcpfn.evaluation.baselines import LastValue, ParametricFit
+from lcpfn.evaluation.scoring import (
     Evaluation,
-    McmcBaseline,
     Split,
     SummaryRow,
     evaluate,
     fraction_splits,
     summarize,
 )
+from lcpfn.mcmc.baseline import McmcBaseline
 from lcpfn.predict import load
 
 __all__ = ["COUNT_SPLITS", "SuiteConfig", "run_suite"]
@@ -51,7 +51,7 @@ class SuiteConfig:
 
     Attributes:
         data_dir: folder with the benchmark files.
-        benchmarks: names for ``lcpfn.datasets.load_curves``.
+        benchmarks: names for ``lcpfn.evaluation.datasets.load_curves``.
         models: PFN models (shipped names or paths), each one method.
         n_curves: curves drawn per benchmark (0 = all).
         n_mcmc: of those, curves also scored with MCMC (0 = no MCMC).
@@ -275,11 +275,11 @@ def _header(config: SuiteConfig, command: str, machine: dict, seconds: float) ->
 
 Methods: {", ".join(f"LC-PFN ({m})" for m in config.models)} (the shipped PFN),
 the last observed value with random-walk intervals, least-squares pow3, pow4
-and MMF fits with regression intervals (`lcpfn.baselines`); {mcmc}
+and MMF fits with regression intervals (`lcpfn.evaluation.baselines`); {mcmc}
 Subsample: {config.n_curves or "all"} curves per benchmark, seed {config.seed}.
 
 Metrics, on the unseen rest of each curve in the metric's own units (the
-transforms of `lcpfn.datasets` map each metric into the prior's space and
+transforms of `lcpfn.evaluation.datasets` map each metric into the prior's space and
 back): mean log-likelihood (LL, higher is better), mean squared error of the
 median (MSE), CRPS from 39 quantiles, and the coverage of the central 90 %
 interval, each first averaged over a curve's unseen steps. In brackets: 95 %

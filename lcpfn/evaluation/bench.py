@@ -21,9 +21,9 @@ import torch
 
 from lcpfn.errors import InputError
 from lcpfn.predict import Extrapolator
-from lcpfn.priors import CurvePrior, from_dict
-from lcpfn.priors import load as load_prior
-from lcpfn.sampling import sample_curves
+from lcpfn.prior.sampler import sample_curves
+from lcpfn.prior.spec import CurvePrior, from_dict
+from lcpfn.prior.spec import load as load_prior
 
 CUTOFFS = (10, 20, 40, 80)  # percent of the horizon observed
 SEED = 20_261_122  # fresh curves: training draws from other SeedSequence streams

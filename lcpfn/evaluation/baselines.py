@@ -6,7 +6,7 @@ Two methods, each a small frozen config with the ``predict`` signature of
 - ``LastValue``: the last observed value, with the prediction intervals of
   the naive forecast (a random walk without drift).
 - ``ParametricFit``: a least-squares fit of one curve family (pow3, pow4 or
-  MMF from ``lcpfn.curves``), with the prediction intervals of nonlinear
+  MMF from ``lcpfn.prior.curves``), with the prediction intervals of nonlinear
   regression.
 
 Both work in the prior's space: z = transform.forward(y), increasing and
@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from lcpfn import curve_inputs
-from lcpfn.curves import FAMILIES
+from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError
 from lcpfn.predictive import PredictiveDistribution
+from lcpfn.prior.curves import FAMILIES
 from lcpfn.transforms import Identity, Transform
 
 __all__ = ["FIT_FAMILIES", "GaussianPrediction", "LastValue", "ParametricFit"]
@@ -194,11 +194,11 @@ class ParametricFit:
     """A least-squares fit of one curve family, with regression intervals.
 
     The family (``FIT_FAMILIES``: "pow3", "pow4", "mmf", formulas in
-    ``lcpfn.curves``) is fitted to the observed (t, z) in prior units by
+    ``lcpfn.prior.curves``) is fitted to the observed (t, z) in prior units by
     ``scipy.optimize.least_squares`` within the parameter bounds of
     ``FIT_FAMILIES``, from a start through the data's ends, for at most
     ``max_nfev`` evaluations, keeping the best point found. On the real curves
-    of ``lcpfn.datasets`` many fits stop at the default limit of 100 (in a
+    of ``lcpfn.evaluation.datasets`` many fits stop at the default limit of 100 (in a
     spot check 0-30 % for pow3 and MMF, 30-70 % for pow4, whose parameters
     trade off along flat valleys); with 30 times more evaluations their
     extrapolations moved by at most 0.02 in prior units.

@@ -17,7 +17,7 @@ and every one is counted under a reason in ``CurveSet.dropped``.
 
 ``split_at_fraction`` and ``split_at_count`` cut each curve into an observed
 prefix and the true continuation, the inputs of ``predict`` and of the metrics
-in ``lcpfn.metrics``.
+in ``lcpfn.evaluation.metrics``.
 
 Shapes: N curves, T steps per curve (NaN-padded), W observed columns, Q query
 columns (NaN-padded in ``y_true``).

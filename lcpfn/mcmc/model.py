@@ -1,6 +1,6 @@
 """The NumPyro model of a ``CurvePrior``, generated from the prior spec.
 
-``lcpfn.mcmc`` samples it; ``lcpfn.posterior`` evaluates its curves. The model,
+``lcpfn.mcmc`` samples it; ``lcpfn.mcmc.posterior`` evaluates its curves. The model,
 its truncation and why NUTS copes with it are described in ``lcpfn.mcmc``'s
 docstring. Functions take ``xp`` (numpy or jax.numpy) where both are used, so
 tests can check them against the PFN's sampler with NumPy.
@@ -15,8 +15,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from lcpfn.curves import FAMILIES
-from lcpfn.priors import CurvePrior, ParamDist
+from lcpfn.prior.curves import FAMILIES
+from lcpfn.prior.spec import CurvePrior, ParamDist
 
 WALL_WIDTH = 0.01  # y units: 0.05 beyond a bound costs 12.5 nats in the surrogate
 
@@ -141,7 +141,7 @@ def _violation(prior: CurvePrior, f: Any, xp: Any) -> Any:
 
 
 def _in_support(prior: CurvePrior, f: Any, xp: Any) -> Any:
-    """The prior's exact acceptance test (as in lcpfn.sampling). (..., n) -> (...,)"""
+    """The prior's exact acceptance test (as in lcpfn.prior.sampler). (..., n) -> (...,)"""
     ok = xp.isfinite(f).all(axis=-1)
     ok = ok & (f.min(axis=-1) >= prior.y_min) & (f.max(axis=-1) <= prior.y_max)
     if prior.increasing:

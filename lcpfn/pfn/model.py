@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lcpfn.bars import BarDistribution
-from lcpfn.curve_scale import N_FEATURES, CurveScale, curve_scale
 from lcpfn.errors import InputError
+from lcpfn.pfn.bars import BarDistribution
+from lcpfn.pfn.curve_scale import N_FEATURES, CurveScale, curve_scale
 
 __all__ = ["ModelConfig", "CurvePFN", "query_positions"]
 

@@ -3,7 +3,7 @@
 A prior is a TOML file (see ``priors/lcpfn.toml``) that says which curve
 families are mixed, the distribution of each parameter, of the mixing weights
 and of the noise, and which clean curves are rejected. ``load`` turns a file
-into a validated, frozen ``CurvePrior``; the sampler (``lcpfn.sampling``) and
+into a validated, frozen ``CurvePrior``; the sampler (``lcpfn.prior.sampler``) and
 the MCMC model (``lcpfn.mcmc``) both read that one object.
 
 The generative model of a prior with families ``f_1..f_F``::
@@ -33,8 +33,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from lcpfn.curves import FAMILIES
 from lcpfn.errors import InputError, PriorSpecError
+from lcpfn.prior.curves import FAMILIES
 from lcpfn.shipped import shipped_dir
 
 __all__ = ["ParamDist", "FamilyPrior", "CurvePrior", "load", "from_dict", "available"]

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from lcpfn import metrics
-from lcpfn.evaluation import METRICS, Evaluation, SummaryRow
+from lcpfn.evaluation import metrics
+from lcpfn.evaluation.scoring import METRICS, Evaluation, SummaryRow
 from lcpfn.transforms import take
 
 __all__ = [

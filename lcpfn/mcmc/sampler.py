@@ -1,7 +1,7 @@
 """MCMC baseline: the exact posterior of a ``CurvePrior``'s model, by NumPyro NUTS.
 
 The NumPyro model is generated from the same ``CurvePrior`` object the PFN's
-sampler reads, and evaluates the same family formulas (``lcpfn.curves`` with
+sampler reads, and evaluates the same family formulas (``lcpfn.prior.curves`` with
 ``xp=jax.numpy``), so the two share one definition of the prior::
 
     w ~ weights.prior (F values; divided by their sum if weights.normalize)
@@ -88,9 +88,9 @@ from typing import Any
 
 import numpy as np
 
-from lcpfn import curve_inputs
+from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError, SamplingError
-from lcpfn.mcmc_model import (
+from lcpfn.mcmc.model import (
     _import_backend,
     _in_support,
     _latent_sites,
@@ -98,14 +98,14 @@ from lcpfn.mcmc_model import (
     _mixture,
     _values,
 )
-from lcpfn.posterior import (
+from lcpfn.mcmc.posterior import (
     Diagnostics,
     Posterior,
     PosteriorPredictive,
     _degradation,
 )
-from lcpfn.priors import CurvePrior
-from lcpfn.priors import load as load_prior
+from lcpfn.prior.spec import CurvePrior
+from lcpfn.prior.spec import load as load_prior
 
 __all__ = ["Diagnostics", "Posterior", "PosteriorPredictive", "fit_mcmc"]
 

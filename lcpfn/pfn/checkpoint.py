@@ -25,7 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lcpfn.errors import CheckpointError, InputError
-from lcpfn.model import CurvePFN, ModelConfig
+from lcpfn.pfn.model import CurvePFN, ModelConfig
 
 __all__ = ["save_checkpoint", "load_checkpoint", "export_model", "load_model"]
 

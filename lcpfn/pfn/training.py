@@ -45,12 +45,17 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor
 
-from lcpfn.bars import make_borders, make_curve_borders
-from lcpfn.checkpoint import export_model, load_checkpoint, load_model, save_checkpoint
 from lcpfn.errors import CheckpointError, InputError
-from lcpfn.model import CurvePFN, ModelConfig, query_positions
-from lcpfn.priors import CurvePrior
-from lcpfn.sampling import sample_curves
+from lcpfn.pfn.bars import make_borders, make_curve_borders
+from lcpfn.pfn.checkpoint import (
+    export_model,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
+from lcpfn.pfn.model import CurvePFN, ModelConfig, query_positions
+from lcpfn.prior.sampler import sample_curves
+from lcpfn.prior.spec import CurvePrior
 
 __all__ = [
     "TrainConfig",

@@ -1,11 +1,11 @@
 """Score extrapolation methods on sets of real curves, split by split.
 
 ``evaluate(curves, methods, splits)`` cuts every curve of a ``CurveSet``
-(``lcpfn.datasets``) at each split, asks each method for the predictive of the
-unseen part and scores it with ``lcpfn.metrics.score``. A method is anything
+(``lcpfn.evaluation.datasets``) at each split, asks each method for the predictive of the
+unseen part and scores it with ``lcpfn.evaluation.metrics.score``. A method is anything
 with the signature of ``Extrapolator.predict`` (``predict(y_obs, t_obs,
 t_query, *, horizon, transform)``) returning the ``Prediction`` protocol: the
-shipped PFNs, ``lcpfn.baselines`` and ``McmcBaseline`` (MCMC on the PFN's prior,
+shipped PFNs, ``lcpfn.evaluation.baselines`` and ``McmcBaseline`` (MCMC on the PFN's prior,
 ``lcpfn.mcmc``). ``summarize`` turns the per-curve scores into the report's
 figures: means with bootstrap intervals and the LC-PFN paper's average ranks.
 
@@ -19,29 +19,26 @@ left to predict), Q query steps, M methods, K tasks.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lcpfn import metrics
-from lcpfn.datasets import (
+from lcpfn.errors import InputError
+from lcpfn.evaluation import metrics
+from lcpfn.evaluation.datasets import (
     CUTOFFS,
     CurveSet,
     CurveSplit,
     split_at_count,
     split_at_fraction,
 )
-from lcpfn.errors import InputError
-from lcpfn.predictive import InMetricUnits
-from lcpfn.transforms import Identity, Transform, take
+from lcpfn.transforms import take
 
 __all__ = [
     "METRICS",
     "Evaluation",
-    "McmcBaseline",
     "Run",
     "Split",
     "SummaryRow",
@@ -58,7 +55,6 @@ METRICS: dict[str, bool | None] = {
     "crps": False,
     "coverage": None,
 }
-R_HAT_LIMIT = 1.01  # MCMC curves above this are counted as not converged
 
 
 @dataclass(frozen=True)
@@ -97,7 +93,7 @@ class Run:
         method, split: names (``Split.label``).
         index: positions of the scored curves in the evaluated CurveSet. (B,).
         task: their tasks. (B,) str.
-        scores: per-curve scores (``lcpfn.metrics.Scores``).
+        scores: per-curve scores (``lcpfn.evaluation.metrics.Scores``).
         seconds: wall time of predicting and scoring all B curves.
         status: the prediction's per-curve status where it has one
             (baselines: fallbacks; MCMC: convergence), "ok" otherwise. (B,).
@@ -154,7 +150,7 @@ def evaluate(
     """Predict and score every curve of ``curves`` with every method.
 
     Args:
-        curves: a CurveSet (e.g. ``lcpfn.datasets.load_taskset(...)``, or a
+        curves: a CurveSet (e.g. ``lcpfn.evaluation.datasets.load_taskset(...)``, or a
             ``subset`` of one).
         methods: name -> predictor with ``Extrapolator.predict``'s signature.
         splits: where to cut the curves.
@@ -262,69 +258,6 @@ def summarize(
                 )
             )
     return rows
-
-
-@dataclass(frozen=True, kw_only=True)
-class McmcBaseline:
-    """MCMC on the PFN's prior (``lcpfn.mcmc.fit_mcmc``) as a predictor.
-
-    Curves are mapped into the prior's space with ``transform.forward``,
-    sampled there, and the posterior predictive is read back in the metric's
-    units (``lcpfn.predictive.InMetricUnits``). Each curve's ``status`` is
-    "ok", or "r_hat>1.01" / "divergent" when its chains did not converge or
-    had divergent transitions (such curves are scored, and counted, not left
-    out).
-    """
-
-    prior: str = "lcpfn"
-    n_chains: int = 4
-    n_warmup: int = 500
-    n_samples: int = 500
-    seed: int = 0
-    batch_size: int = 16
-
-    def predict(
-        self,
-        y_obs: Any,
-        t_obs: Any = None,
-        t_query: Any = None,
-        *,
-        horizon: float | None = None,
-        transform: Transform | None = None,
-    ) -> InMetricUnits:
-        """Shapes: y_obs (B, T), t_obs (T,) or (B, T), t_query (B, Q) -> (B, Q)."""
-        from lcpfn.mcmc import fit_mcmc  # imports jax: only when MCMC is asked for
-
-        transform = Identity() if transform is None else transform
-        y = np.asarray(y_obs, dtype=np.float64)
-        transform.check(y, "y_obs")
-        z = np.where(np.isnan(y), np.nan, transform.forward(np.nan_to_num(y)))
-        with warnings.catch_warnings():  # convergence is reported per curve
-            warnings.simplefilter("ignore")
-            posterior = fit_mcmc(
-                t_obs,
-                z,
-                self.prior,
-                seed=self.seed,
-                n_chains=self.n_chains,
-                n_warmup=self.n_warmup,
-                n_samples=self.n_samples,
-                horizon=horizon,
-                batch_size=self.batch_size,
-            )
-        status = np.array(
-            [
-                "r_hat>1.01"
-                if d.r_hat_max > R_HAT_LIMIT
-                else ("divergent" if d.n_divergences else "ok")
-                for d in posterior.curve_diagnostics
-            ]
-        )
-        steps = np.arange(1.0, y.shape[-1] + 1) if t_obs is None else t_obs
-        t = np.broadcast_to(np.asarray(steps, dtype=np.float64), y.shape)
-        return InMetricUnits(
-            posterior.predict(t_query), transform, observed=(t, y), status=status
-        )
 
 
 # ---- internals ----------------------------------------------------------------
