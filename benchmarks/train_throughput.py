@@ -32,7 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import lcpfn
 from lcpfn.pfn.model import CurvePFN, ModelConfig
-from lcpfn.pfn.training import TrainConfig, _training_batch, batch_loss, train
+from lcpfn.pfn.training import TrainConfig, batch_loss, train, training_batch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
@@ -49,7 +49,7 @@ PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12
 def flops_per_curve(mc: ModelConfig, prior, device: torch.device) -> float:
     """Forward + backward FLOPs per training curve, counted on a batch of 8."""
     tc = TrainConfig(batch_size=8)
-    batch = _training_batch(prior, mc, tc, 0, 0, device)
+    batch = training_batch(prior, mc, tc, 0, 0, device)
     model = CurvePFN(mc, torch.linspace(0, 1, mc.n_bars + 1)).to(device)
     with FlopCounterMode(display=False) as counter:
         logits = model.forward_packed(batch.t, batch.y, batch.n_obs)

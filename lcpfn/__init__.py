@@ -7,7 +7,6 @@ baselines, metrics, scoring, reports). At the top: what users call
 (``load``/``predict``, ``transforms``, ``stopping``, ``compat``, ``cli``).
 """
 
-
 from lcpfn import _moved, transforms
 from lcpfn.compat import LCPFN
 from lcpfn.errors import (

@@ -19,6 +19,8 @@ def plot(
     y_true: Any = None,
     t_true: Any = None,
     title: str | None = None,
+    xlabel: str = "t",
+    ylabel: str = "y",
 ):
     """Draw observed points, the median and the 50 % / 90 % bands of one curve.
 
@@ -29,6 +31,8 @@ def plot(
         curve: which curve of a batch prediction to draw.
         y_true: the true continuation at ``t_true`` (default: the query steps),
             drawn for comparison.
+        title: the Axes' title (none when None).
+        xlabel, ylabel: the axis labels, e.g. a CSV's column names or the metric.
 
     Returns:
         The matplotlib Axes.
@@ -60,8 +64,8 @@ def plot(
                 f"got {truth.shape}"
             )
         ax.plot(at, truth, "x", color="C3", ms=3, label="true continuation")
-    ax.set_xlabel("t")
-    ax.set_ylabel("y")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     ax.legend(loc="best", fontsize="small")

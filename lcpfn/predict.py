@@ -27,13 +27,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError
 from lcpfn.pfn.bars import BarDistribution
 from lcpfn.pfn.checkpoint import load_model
 from lcpfn.pfn.curve_scale import CurveScale
 from lcpfn.pfn.model import CurvePFN
-from lcpfn.predictive import PredictiveDistribution
+from lcpfn.predictive import TransformedPredictive
+from lcpfn.request import Request, parse_request, thin
 from lcpfn.shipped import shipped_dir
 from lcpfn.transforms import Identity, Transform, take
 
@@ -130,47 +130,32 @@ class Extrapolator:
             raise InputError(
                 f"batch_size must be a positive integer; got {batch_size!r}"
             )
-        transform = Identity() if transform is None else transform
-        if not isinstance(transform, Transform):
-            raise TypeError(
-                f"transform must be an lcpfn.transforms.Transform; got {transform!r}"
-            )
-        y, t, single = curve_inputs.parse_curves(y_obs, t_obs)
-        B, T = y.shape
-        horizon = curve_inputs.parse_horizon(horizon, self.max_steps)
-        last = (
-            T if t_obs is None else float(np.nanmax(np.where(np.isnan(y), np.nan, t)))
+        request = parse_request(
+            y_obs,
+            t_obs,
+            t_query,
+            horizon=horizon,
+            transform=transform,
+            max_steps=self.max_steps,
         )
-        q = curve_inputs.parse_queries(t_query, B, last, horizon)
-        curve_inputs.check_steps(t, y, q, horizon)
-        n = transform.n_curves()
-        if n is not None and n != B:
-            raise InputError(
-                f"transform has per-curve parameters for {n} curves; y_obs has {B}"
-            )
-        transform.check(y, "y_obs")
-        z = transform.forward(np.where(np.isnan(y), 0.0, y))
-        if not (np.all(z >= PRIOR_RANGE[0]) and np.all(z <= PRIOR_RANGE[1])):
+        observed = ~np.isnan(request.y)
+        z = request.z
+        seen = z[observed]
+        if not (np.all(seen >= PRIOR_RANGE[0]) and np.all(seen <= PRIOR_RANGE[1])):
             raise InputError(
                 f"y_obs lies far outside the prior's [0, 1] after the transform "
-                f"(min {np.nanmin(np.where(np.isnan(y), np.nan, z)):.3g}, max "
-                f"{np.nanmax(np.where(np.isnan(y), np.nan, z)):.3g}); pass a "
+                f"(min {np.nanmin(z):.3g}, max {np.nanmax(z):.3g}); pass a "
                 f"transform from lcpfn.transforms that maps the metric into [0, 1]"
             )
-        scale = self.max_steps / horizon
-        t_model, z_model, mask = curve_inputs.thin(
-            t * scale, z, ~np.isnan(y), self.max_steps
-        )
+        scale = self.max_steps / request.horizon
+        t_model, z_model, mask = thin(request.t * scale, z, observed, self.max_steps)
         return Prediction(
             self,
-            observed=(t[0], y[0]) if single else (t, y),
+            request=request,
             t_obs=torch.from_numpy(t_model).float(),
             y_obs=torch.from_numpy(z_model).float(),
             obs_mask=torch.from_numpy(mask),
-            t_query=torch.from_numpy(q * scale).float(),
-            steps=q[0] if single else q,
-            transform=transform,
-            single=single,
+            t_query=torch.from_numpy(request.steps * scale).float(),
             batch_size=batch_size,
         )
 
@@ -263,13 +248,16 @@ class ScaledBars:
         return transform.inverse(grid).reshape(rows, K, m) @ weights
 
 
-class Prediction(PredictiveDistribution):
+class Prediction(TransformedPredictive):
     """The posterior predictive distribution at each query step, in metric units.
 
     All methods return NumPy float64 arrays of shape (Q,) for one curve or
     (B, Q) for a batch, with a leading axis for several levels or samples.
     ``steps`` holds the query steps and ``observed`` the (t, y) given, both in
     the user's units ((Q,), (T,) for one curve; (B, Q), (B, T) for a batch).
+    The bars predict the prior's space; ``TransformedPredictive`` maps them
+    into the metric's units, and ``mean`` integrates ``inverse`` over each
+    bar (``ScaledBars.expectations``).
 
     Large batches are evaluated ``batch_size`` curves at a time; their bar
     logits are kept when they take at most ``MAX_CACHED_BYTES``, otherwise
@@ -280,22 +268,19 @@ class Prediction(PredictiveDistribution):
         self,
         extrapolator: Extrapolator,
         *,
-        observed: tuple[np.ndarray, np.ndarray],
+        request: Request,
         t_obs: Tensor,
         y_obs: Tensor,
         obs_mask: Tensor,
         t_query: Tensor,
-        steps: np.ndarray,
-        transform: Transform,
-        single: bool,
         batch_size: int,
     ) -> None:
         self._x = extrapolator
         self._inputs = (t_obs, y_obs, obs_mask, t_query)
-        self.observed = observed
-        self.steps = steps
-        self.transform = transform
-        self._single = single
+        self.observed = request.observed
+        self.steps = request.out(request.steps)
+        self.transform = request.transform
+        self._single = request.single
         self._batch_size = batch_size
         B, Q = t_query.shape
         self._n_curves = B
@@ -304,54 +289,36 @@ class Prediction(PredictiveDistribution):
         if B * Q * K * 4 <= MAX_CACHED_BYTES:
             self._cache = [(logits, bars) for _, logits, bars in self._chunks()]
 
-    # ---- the protocol shared with lcpfn.mcmc's posterior -------------------
+    # ---- the prior-space primitives behind the shared protocol ---------------
 
-    def mean(self) -> np.ndarray:
-        """Mean of the back-transformed distribution (not the back-transform of
-        the mean). Shapes: returns (Q,) or (B, Q)."""
+    def _metric_mean(self) -> np.ndarray:
+        """E[inverse(Z)] bar by bar (``ScaledBars.expectations``). Shapes: (B, Q)."""
         if isinstance(self.transform, Identity):
-            return self._out(self._map(lambda lg, bars: bars.mean(lg)))
+            return self._map(lambda lg, bars: bars.mean(lg))
 
         def chunk_mean(logits: Tensor, rows: slice, bars: ScaledBars) -> np.ndarray:
             table = bars.expectations(take(self.transform, rows))  # (Bc|1, K)
             p = torch.softmax(logits.double(), dim=-1).cpu().numpy()  # (Bc, Q, K)
             return np.einsum("bqk,bk->bq", p, np.broadcast_to(table, p[:, 0].shape))
 
-        return self._out(self._map_rows(chunk_mean))
+        return self._map_rows(chunk_mean)
 
-    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
-        """Shapes: levels (L,) -> (L, B, Q)."""
-        # a decreasing transform turns the lower quantile into the upper one
-        y_levels = 1.0 - levels if self.transform.minimize else levels
-        z = self._map(lambda lg, bars: bars.quantile(lg, y_levels), axis=1)  # (L, B, Q)
-        return self.transform.inverse(z)
+    def _prior_quantiles(self, levels: np.ndarray) -> np.ndarray:
+        return self._map(lambda lg, bars: bars.quantile(lg, levels), axis=1)
 
-    def cdf(self, v: Any) -> np.ndarray:
-        """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
-        x = self._broadcast(v, "v")
-        z = self.transform.forward(x)
-        p = self._map_rows(
+    def _prior_cdf(self, z: np.ndarray) -> np.ndarray:
+        return self._map_rows(
             lambda lg, rows, bars: bars.cdf(lg, torch.from_numpy(z[rows]).float())
         )
-        return self._metric_cdf(x, p)
 
-    def log_prob(self, y: Any) -> np.ndarray:
-        """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
-        x = self._broadcast(y, "y")
-        z = self.transform.forward(x)
-        lp = self._map_rows(
+    def _prior_log_prob(self, z: np.ndarray) -> np.ndarray:
+        return self._map_rows(
             lambda lg, rows, bars: bars.log_prob(lg, torch.from_numpy(z[rows]))
         )
-        return self._out(lp + self.transform.log_slope(x))
 
-    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
-        """Draws from the predictive. Shapes: returns (S, Q) or (S, B, Q)."""
-        if not isinstance(n_samples, int) or n_samples < 1:
-            raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
+    def _prior_sample(self, n_samples: int, seed: int) -> np.ndarray:
         generator = torch.Generator(device=self._x.device).manual_seed(seed)
-        z = self._map(lambda lg, bars: bars.sample(lg, n_samples, generator), axis=1)
-        x = self.transform.inverse(z)
-        return self._stack_out(x)
+        return self._map(lambda lg, bars: bars.sample(lg, n_samples, generator), axis=1)
 
     @property
     def _grid(self) -> tuple[int, int]:

@@ -9,6 +9,12 @@ shapes, ``interval``, ``prob_greater``, ``plot``, and reading ``v`` arguments.
 A subclass sets ``_single`` (one curve given, outputs squeezed to (Q,)) and
 ``_grid`` ((B, Q)), and implements ``mean``, ``cdf``, ``log_prob``, ``sample``
 and ``_quantiles(levels) -> (L, B, Q)``.
+
+``TransformedPredictive`` is the one map from a predictive in the prior's
+space into a metric's units (through an ``lcpfn.transforms.Transform``):
+``Prediction`` and ``GaussianPrediction`` build on it, and ``InMetricUnits``
+wraps any prior-space predictive with it (``lcpfn.mcmc``'s for
+``McmcBaseline``).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from lcpfn.errors import InputError
+from lcpfn.transforms import Transform
 
-__all__ = ["InMetricUnits", "PredictiveDistribution"]
+__all__ = ["InMetricUnits", "PredictiveDistribution", "TransformedPredictive"]
 
 
 class PredictiveDistribution:
@@ -95,15 +102,6 @@ class PredictiveDistribution:
             raise InputError(f"{name} must be finite; got {arr[~np.isfinite(arr)][:3]}")
         return np.broadcast_to(arr, (B, Q)).copy()
 
-    def _metric_cdf(self, x: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """P(y <= x) from p = P(z <= forward(x)) in the prior's space: flipped
-        for a metric to minimize; mass beyond a hard bound sits on the bound
-        (see ``lcpfn.transforms``). Shapes: (B, Q), (B, Q) -> (Q,) or (B, Q)."""
-        transform = self.transform
-        p = 1.0 - p if transform.minimize else p
-        lower, upper = (_column(b) for b in transform.bounds())
-        return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
-
     def _out(self, a: np.ndarray) -> np.ndarray:
         """(B, Q) -> (Q,) for a one-curve prediction."""
         return a[0] if self._single else a
@@ -113,17 +111,91 @@ class PredictiveDistribution:
         return a[:, 0] if self._single else a
 
 
-class InMetricUnits(PredictiveDistribution):
-    """A predictive over the prior's space, read in a metric's own units.
+class TransformedPredictive(PredictiveDistribution):
+    """A predictive made in the prior's space, answered in the metric's units.
+
+    The one place where a predictive of z = transform.forward(y) is mapped
+    back: quantiles go through ``inverse`` (lower and upper levels swap for a
+    metric to minimize), ``cdf`` through ``forward`` (flipped for a metric to
+    minimize; the mass beyond a hard bound sits on the bound, see
+    ``lcpfn.transforms``), ``log_prob`` adds the transform's log-slope,
+    samples go through ``inverse``, and ``mean`` is E[inverse(Z)], never
+    inverse(E[Z]).
+
+    A subclass sets ``transform`` (an ``lcpfn.transforms.Transform``) and
+    implements the prior-space primitives on its (B, Q) grid:
+    ``_prior_quantiles``, ``_prior_cdf``, ``_prior_log_prob`` and
+    ``_prior_sample``. ``_metric_mean`` defaults to the midpoint rule over
+    ``N_MEAN_LEVELS`` quantiles, which misses the mass beyond the outermost
+    levels (a few percent for a loss transform without a hard upper bound,
+    whose tail is heavy); a subclass that can integrate exactly replaces it.
+    """
+
+    N_MEAN_LEVELS = 256
+    transform: Transform
+
+    def _prior_quantiles(self, levels: np.ndarray) -> np.ndarray:
+        """Quantiles of z. Shapes: levels (L,) in (0, 1) -> (L, B, Q)."""
+        raise NotImplementedError
+
+    def _prior_cdf(self, z: np.ndarray) -> np.ndarray:
+        """P(Z <= z). Shapes: (B, Q) -> (B, Q)."""
+        raise NotImplementedError
+
+    def _prior_log_prob(self, z: np.ndarray) -> np.ndarray:
+        """Log-density of Z at z. Shapes: (B, Q) -> (B, Q)."""
+        raise NotImplementedError
+
+    def _prior_sample(self, n_samples: int, seed: int) -> np.ndarray:
+        """Draws of Z. Shapes: returns (S, B, Q)."""
+        raise NotImplementedError
+
+    def _metric_mean(self) -> np.ndarray:
+        """E[inverse(Z)]. Shapes: returns (B, Q)."""
+        levels = (np.arange(self.N_MEAN_LEVELS) + 0.5) / self.N_MEAN_LEVELS
+        return self._quantiles(levels).mean(axis=0)
+
+    def mean(self) -> np.ndarray:
+        """Mean in metric units: E[inverse(Z)], not the inverse of Z's mean.
+
+        Shapes: returns (Q,) or (B, Q).
+        """
+        return self._out(self._metric_mean())
+
+    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
+        """Shapes: levels (L,) -> (L, B, Q)."""
+        # a decreasing transform turns the lower quantile into the upper one
+        z_levels = 1.0 - levels if self.transform.minimize else levels
+        return self.transform.inverse(self._prior_quantiles(z_levels))
+
+    def cdf(self, v: Any) -> np.ndarray:
+        """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
+        x = self._broadcast(v, "v")
+        p = self._prior_cdf(self.transform.forward(x))
+        p = 1.0 - p if self.transform.minimize else p
+        lower, upper = (_column(b) for b in self.transform.bounds())
+        return self._out(np.where(x < lower, 0.0, np.where(x >= upper, 1.0, p)))
+
+    def log_prob(self, y: Any) -> np.ndarray:
+        """Log-density of ``y`` in metric units (with the transform's Jacobian)."""
+        x = self._broadcast(y, "y")
+        lp = self._prior_log_prob(self.transform.forward(x))
+        return self._out(lp + self.transform.log_slope(x))
+
+    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
+        """Draws from the predictive. Shapes: returns (S, Q) or (S, B, Q)."""
+        if not isinstance(n_samples, int) or n_samples < 1:
+            raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
+        z = self._prior_sample(n_samples, seed)
+        return self._stack_out(self.transform.inverse(z))
+
+
+class InMetricUnits(TransformedPredictive):
+    """Any prior-space predictive, read in a metric's own units.
 
     ``base`` predicts z = transform.forward(y) (as ``lcpfn.mcmc``'s posterior
-    does for curves given in prior units); this maps it back as ``Prediction``
-    does: quantiles through ``inverse`` (lower and upper swap for a metric to
-    minimize), ``cdf`` through ``forward`` with the mass beyond a hard bound
-    on the bound, ``log_prob`` plus the transform's log-slope. ``mean`` is the
-    midpoint rule over ``N_MEAN_LEVELS`` quantiles of z, E[inverse(Z)]; it
-    misses the mass beyond the outermost levels, a few percent for a loss
-    transform without a hard upper bound, whose tail is heavy.
+    does for curves given in prior units); ``TransformedPredictive`` maps it
+    back, with the midpoint rule for ``mean``.
 
     Attributes:
         base: the prior-space predictive; its ``observed`` is replaced by
@@ -133,12 +205,10 @@ class InMetricUnits(PredictiveDistribution):
             convergence), "ok" where all is well.
     """
 
-    N_MEAN_LEVELS = 256
-
     def __init__(
         self,
         base: PredictiveDistribution,
-        transform: Any,
+        transform: Transform,
         *,
         observed: tuple[np.ndarray, np.ndarray],
         status: np.ndarray | None = None,
@@ -153,31 +223,18 @@ class InMetricUnits(PredictiveDistribution):
     def _grid(self) -> tuple[int, int]:
         return self.base._grid
 
-    def mean(self) -> np.ndarray:
-        """Shapes: returns (Q,) or (B, Q)."""
-        levels = (np.arange(self.N_MEAN_LEVELS) + 0.5) / self.N_MEAN_LEVELS
-        return self._out(self._quantiles(levels).mean(axis=0))
+    def _prior_quantiles(self, levels: np.ndarray) -> np.ndarray:
+        return self.base._quantiles(levels)
 
-    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
-        """Shapes: levels (L,) -> (L, B, Q)."""
-        z_levels = 1.0 - levels if self.transform.minimize else levels
-        return self.transform.inverse(self.base._quantiles(z_levels))
+    def _prior_cdf(self, z: np.ndarray) -> np.ndarray:
+        return self.base.cdf(self._out(z)).reshape(z.shape)
 
-    def cdf(self, v: Any) -> np.ndarray:
-        """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
-        x = self._broadcast(v, "v")
-        p = self.base.cdf(self._out(self.transform.forward(x))).reshape(x.shape)
-        return self._metric_cdf(x, p)
+    def _prior_log_prob(self, z: np.ndarray) -> np.ndarray:
+        return self.base.log_prob(self._out(z)).reshape(z.shape)
 
-    def log_prob(self, y: Any) -> np.ndarray:
-        """Log-density of ``y`` in metric units (with the transform's Jacobian)."""
-        x = self._broadcast(y, "y")
-        lp = self.base.log_prob(self._out(self.transform.forward(x))).reshape(x.shape)
-        return self._out(lp + self.transform.log_slope(x))
-
-    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
-        """Shapes: returns (S, Q) or (S, B, Q)."""
-        return self.transform.inverse(self.base.sample(n_samples, seed=seed))
+    def _prior_sample(self, n_samples: int, seed: int) -> np.ndarray:
+        z = self.base.sample(n_samples, seed=seed)  # (S, Q) or (S, B, Q)
+        return z[:, None] if self._single else z
 
 
 def _column(bound: np.ndarray) -> np.ndarray:

@@ -1,21 +1,143 @@
-"""Reading curves given to ``predict``: array-likes in, validated NumPy arrays out.
+"""Reading a prediction request: array-likes in, one validated ``Request`` out.
 
-Accepts lists, NumPy, torch and pandas; one curve (T,), a batch (B, T) with NaN
-for unobserved steps, or a list of 1-D arrays of different lengths. Every
-problem raises InputError (a ValueError) or TypeError naming the argument.
+``parse_request`` is the one parser behind ``Extrapolator.predict``, the
+baselines of ``lcpfn.evaluation.baselines``, ``lcpfn.mcmc.fit_mcmc`` (and its
+``Posterior.predict``) and ``McmcBaseline``. It accepts lists, NumPy, torch
+and pandas; one curve (T,), a batch (B, T) with NaN for unobserved steps, or a
+list of 1-D arrays of different lengths. Every problem raises InputError (a
+ValueError) or TypeError naming the argument and what arrived.
+
+NaN policy: a NaN in ``y_obs`` marks an unobserved step; every curve needs at
+least one observed value; inf is an error.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from lcpfn.errors import InputError
+from lcpfn.transforms import Identity, Transform
+
+__all__ = ["Request", "parse_curves", "parse_horizon", "parse_request", "thin"]
 
 MAX_DEFAULT_QUERIES = 100_000  # whole steps up to the horizon, when t_query is None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Request:
+    """The validated arguments of one ``predict`` call, always batched.
+
+    Attributes:
+        y: observed values in the metric's units, NaN where unobserved. (B, T).
+        t: their steps in the user's units (unchecked where unobserved). (B, T).
+        steps: the query steps in the user's units. (B, Q).
+        horizon: the planned total length, in the units of t.
+        transform: the map from the metric's units into the prior's space.
+        single: one curve (T,) came in, so outputs drop the curve axis.
+        z: ``transform.forward(y)``, the values in the prior's space, NaN
+            where unobserved. (B, T).
+        last: where the default queries start: T when ``t_obs`` was None,
+            else the largest observed t.
+    """
+
+    y: np.ndarray
+    t: np.ndarray
+    steps: np.ndarray
+    horizon: float
+    transform: Transform
+    single: bool
+    z: np.ndarray
+    last: float
+
+    @property
+    def observed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(t, y) as given: (T,) each for one curve, (B, T) each for a batch."""
+        return self.out(self.t), self.out(self.y)
+
+    def out(self, a: np.ndarray) -> np.ndarray:
+        """(B, ...) -> (...) for a one-curve request; a batch's arrays unchanged."""
+        return a[0] if self.single else a
+
+    def at(self, t_query: Any) -> Request:
+        """The same curves asked at other steps, validated as ``parse_request`` does.
+
+        Shapes: t_query (Q,), (B, Q) or None  ->  a Request with steps (B, Q).
+        """
+        steps = _query_steps(t_query, self.t, self.y, self.last, self.horizon)
+        return replace(self, steps=steps)
+
+
+def parse_request(
+    y_obs: Any,
+    t_obs: Any,
+    t_query: Any,
+    *,
+    horizon: float | None,
+    transform: Transform | None,
+    max_steps: float,
+) -> Request:
+    """Validate the arguments of a ``predict`` call into one ``Request``.
+
+    Args:
+        y_obs: one curve (T,), a batch (B, T) with NaN where not observed, or a
+            list of 1-D arrays of any lengths (padded with NaN).
+        t_obs: steps of ``y_obs``: (T,) for all curves, (B, T) each, or a list
+            like ``y_obs``'s; None for 1..T. Finite, positive and strictly
+            increasing at the observed steps of each curve.
+        t_query: steps to predict: (Q,) for all curves or (B, Q) each; None for
+            every whole step after ``last`` (see ``Request``) up to ``horizon``.
+        horizon: the planned total length in the units of t; None for
+            ``max_steps``. No observed or query step may lie beyond it.
+        transform: an ``lcpfn.transforms.Transform`` (its per-curve parameters
+            for B curves), or None for ``Identity``; ``y_obs`` must lie within
+            its bounds.
+        max_steps: the default horizon (the model's or the prior's grid).
+
+    Returns:
+        A ``Request`` holding batched arrays.
+
+    Shapes:
+        y_obs (T,) or (B, T), t_obs (T,) or (B, T), t_query (Q,) or (B, Q)
+        ->  y, t, z (B, T); steps (B, Q)
+
+    Raises:
+        InputError (a ValueError) or TypeError naming the bad argument.
+    """
+    transform = Identity() if transform is None else transform
+    if not isinstance(transform, Transform):
+        raise TypeError(
+            f"transform must be an lcpfn.transforms.Transform; got {transform!r}"
+        )
+    y, t, single = parse_curves(y_obs, t_obs)
+    B, T = y.shape
+    horizon = parse_horizon(horizon, max_steps)
+    observed = ~np.isnan(y)
+    last = (
+        float(T) if t_obs is None else float(np.nanmax(np.where(observed, t, np.nan)))
+    )
+    steps = _query_steps(t_query, t, y, last, horizon)
+    n = transform.n_curves()
+    if n is not None and n != B:
+        raise InputError(
+            f"transform has per-curve parameters for {n} curves; y_obs has {B}"
+        )
+    transform.check(y, "y_obs")
+    z = np.where(observed, transform.forward(np.nan_to_num(y)), np.nan)
+    return Request(
+        y=y,
+        t=t,
+        steps=steps,
+        horizon=horizon,
+        transform=transform,
+        single=single,
+        z=z,
+        last=last,
+    )
 
 
 def as_float_array(value: Any, name: str) -> np.ndarray:
@@ -103,7 +225,19 @@ def parse_horizon(horizon: Any, max_steps: int) -> float:
     return value
 
 
-def parse_queries(t_query: Any, B: int, last: float, horizon: float) -> np.ndarray:
+def _query_steps(
+    t_query: Any, t: np.ndarray, y: np.ndarray, last: float, horizon: float
+) -> np.ndarray:
+    """Validated query steps, with the observed steps checked against them.
+
+    Shapes: t, y (B, T)  ->  (B, Q)
+    """
+    steps = _parse_queries(t_query, y.shape[0], last, horizon)
+    _check_steps(t, y, steps, horizon)
+    return steps
+
+
+def _parse_queries(t_query: Any, B: int, last: float, horizon: float) -> np.ndarray:
     """(B, Q) query steps in user units.
 
     The default is every whole step after ``last`` up to ``horizon``: ``last``
@@ -138,7 +272,7 @@ def parse_queries(t_query: Any, B: int, last: float, horizon: float) -> np.ndarr
     raise InputError(f"t_query must have shape (Q,) or ({B}, Q), Q >= 1; got {q.shape}")
 
 
-def check_steps(t: np.ndarray, y: np.ndarray, q: np.ndarray, horizon: float) -> None:
+def _check_steps(t: np.ndarray, y: np.ndarray, q: np.ndarray, horizon: float) -> None:
     """Observed t finite, positive, strictly increasing; queries in (0, horizon]."""
     observed = ~np.isnan(y)
     t_seen = np.where(observed, t, np.nan)

@@ -202,3 +202,19 @@ def test_samples_are_reproducible_and_follow_the_quantiles():
 def test_bad_input_names_the_argument(make, match):
     with pytest.raises(InputError, match=match):
         make()
+
+
+@pytest.mark.parametrize("method", METHODS, ids=lambda m: getattr(m, "family", "last"))
+def test_a_ragged_list_of_curves_is_its_nan_padded_batch(method):
+    # as in Extrapolator.predict: 1-D curves of different lengths are a batch
+    # padded with NaN (one request parser reads both)
+    curves = [POW3[:12], 0.9 * POW3[:7], 0.5 + 0.4 * POW3[:10]]
+    padded = np.full((3, 12), np.nan)
+    for i, curve in enumerate(curves):
+        padded[i, : curve.size] = curve
+    ragged = method.predict(curves, t_query=[20.0, 30.0], horizon=40)
+    batch = method.predict(padded, t_query=[20.0, 30.0], horizon=40)
+    np.testing.assert_array_equal(ragged.observed[1], padded)
+    levels = [0.1, 0.5, 0.9]
+    np.testing.assert_array_equal(ragged.quantile(levels), batch.quantile(levels))
+    np.testing.assert_array_equal(ragged.status, batch.status)

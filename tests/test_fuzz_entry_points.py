@@ -1,5 +1,6 @@
 """Property-based fuzzing of the other public entry points: transforms, the
-baselines, ``lcpfn.metrics`` and the Optuna pruner.
+baselines, ``lcpfn.metrics`` and the Optuna pruner; and that every predictor
+(the PFN, the baselines, MCMC) reads a request with the same parser.
 
 The contract is that of tests/test_fuzz.py: every call either returns outputs
 without NaN (quantiles monotone in q, inside the transform's bounds) or raises
@@ -223,6 +224,132 @@ def test_baseline_settings(family, min_scale, max_nfev):
             continue
         pred = method.predict(np.linspace(0.2, 0.6, 10), t_query=[20.0, 50.0])
         _check_prediction(pred)
+
+
+# ---- one request parser behind every predictor -----------------------------------
+
+
+class _Sampled(Exception):
+    """Raised by the stub MCMC sampler: the request got through every check."""
+
+
+def _stub_sampler(*args):
+    raise _Sampled
+
+
+@pytest.fixture
+def predictors(tiny, monkeypatch):
+    """Every ``predict(y_obs, t_obs, t_query, *, horizon, transform)``; MCMC
+    stops where sampling would begin (all of its checks run for real)."""
+    pytest.importorskip("numpyro")
+    from lcpfn.mcmc import sampler
+    from lcpfn.mcmc.baseline import McmcBaseline
+
+    monkeypatch.setattr(sampler, "_sample_batches", _stub_sampler)
+    return {
+        "pfn": tiny.predict,
+        "last_value": bl.LastValue().predict,
+        "pow3": bl.ParametricFit(max_nfev=1).predict,
+        "mcmc": McmcBaseline(n_chains=1, n_warmup=1, n_samples=1).predict,
+    }
+
+
+def _outcome(fn, *args, **kwargs):
+    """The string "accepted", or the error's type and message."""
+    try:
+        fn(*args, **kwargs)
+    except _Sampled:
+        pass
+    except (ValueError, TypeError) as err:
+        return type(err).__name__, str(err)
+    return "accepted"
+
+
+BAD_REQUESTS = {  # one fault each
+    "empty": dict(y_obs=[]),
+    "all_nan": dict(y_obs=[[np.nan, np.nan], [0.1, 0.2]]),
+    "inf": dict(y_obs=[0.1, np.inf]),
+    "strings": dict(y_obs=["a", "b"]),
+    "3d": dict(y_obs=np.zeros((2, 2, 2))),
+    "unsorted_t": dict(y_obs=[0.1, 0.2, 0.3], t_obs=[1.0, 3.0, 2.0]),
+    "t_shape": dict(y_obs=[0.1, 0.2, 0.3], t_obs=[1.0, 2.0]),
+    "negative_t": dict(y_obs=[np.array([0.1, 0.2]), np.array([0.3])], t_obs=[-1, 2]),
+    "beyond": dict(y_obs=[0.1, 0.2, 0.3], t_obs=[1.0, 2.0, 300.0], t_query=100.0),
+    "horizon": dict(y_obs=[0.1, 0.2], horizon="x"),
+    "negative_horizon": dict(y_obs=[0.1, 0.2], horizon=-1.0),
+    "query_beyond": dict(y_obs=[0.1, 0.2], t_query=[200.0]),
+    "query_shape": dict(y_obs=[[0.1, 0.2]] * 2, t_query=np.ones((3, 2))),
+    "no_steps_left": dict(y_obs=[0.1, 0.2, 0.3], horizon=3),
+    "transform_type": dict(y_obs=[0.1, 0.2], transform="loss"),
+    "transform_bounds": dict(y_obs=[0.1, 2.0], transform=tr.accuracy()),
+    "transform_curves": dict(
+        y_obs=[[0.1, 0.2]] * 3, transform=tr.loss_curve(np.array([1.0, 2.0]))
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
+def test_every_entry_point_gives_the_same_error(predictors, case):
+    kwargs = BAD_REQUESTS[case]
+    outcomes = {name: _outcome(fn, **kwargs) for name, fn in predictors.items()}
+    assert outcomes["last_value"] != "accepted"
+    assert len(set(outcomes.values())) == 1, outcomes
+    if "transform" not in kwargs and case not in ("query_beyond", "query_shape"):
+        # fit_mcmc takes no transform and no t_query: it checks the observed
+        # steps against the horizon, as a query at the horizon would be
+        from lcpfn.mcmc import fit_mcmc
+
+        fit = _outcome(
+            fit_mcmc,
+            kwargs.get("t_obs"),
+            kwargs["y_obs"],
+            "lcpfn",
+            horizon=kwargs.get("horizon"),
+        )
+        if case == "no_steps_left":  # no query to be made yet: fits
+            assert fit == "accepted"
+        else:
+            assert fit == outcomes["last_value"]
+
+
+@st.composite
+def requests(draw):
+    """Mostly valid requests (curves in [0, 1], ragged lists among them), so
+    that every check is reached, with the transforms that keep y_obs within
+    the prior's reach (where the PFN alone refuses values far outside it)."""
+    shapes = st.tuples(st.integers(1, 3), st.integers(1, 8))
+    good = hnp.arrays(np.float64, shapes, elements=st.floats(0, 1))
+    ragged = st.lists(
+        hnp.arrays(np.float64, st.integers(1, 8), elements=st.floats(0, 1)),
+        min_size=2,
+        max_size=3,
+    )
+    y = draw(st.one_of(good, good.map(lambda y: y[0]), ragged, _curves()))
+    if isinstance(y, list):
+        T = max(c.size for c in y)
+    else:
+        T = np.shape(y)[-1] if np.ndim(y) else 1
+        y = np.where(np.isfinite(y) & (np.abs(y) > 10), 3.0, y)
+    steps = st.just(np.arange(1.0, T + 1.0) * 2.0)
+    return dict(
+        y_obs=y,
+        t_obs=draw(st.one_of(st.none(), steps, _curves())),
+        t_query=draw(st.one_of(st.none(), st.just([20.0, 50.0]), _curves())),
+        horizon=draw(st.one_of(st.none(), st.floats(0.5, 300), special)),
+        transform=draw(
+            st.sampled_from(
+                [None, tr.accuracy(), tr.error_rate(), tr.loss_curve(2.0), "x"]
+            )
+        ),
+    )
+
+
+@settings(FUZZ, max_examples=30)  # an accepted MCMC request builds JAX keys
+@given(kwargs=requests())
+def test_every_predictor_reads_a_request_alike(predictors, kwargs):
+    outcomes = {name: _outcome(fn, **kwargs) for name, fn in predictors.items()}
+    event(str(outcomes["last_value"])[:40])
+    assert len(set(outcomes.values())) == 1, outcomes
 
 
 # ---- metrics ---------------------------------------------------------------------

@@ -21,6 +21,8 @@ import lcpfn
 from lcpfn.errors import InputError
 from lcpfn.mcmc import Diagnostics, fit_mcmc, posterior
 from lcpfn.mcmc import model as mcmc_model
+from lcpfn.mcmc.baseline import McmcBaseline
+from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import ParamDist
 
 jnp = pytest.importorskip("jax.numpy")
@@ -86,7 +88,7 @@ def test_param_dists_map_to_the_same_numpyro_distribution(d):
     import jax
 
     torch_draws = d.sample(4000, torch.Generator().manual_seed(0)).double().numpy()
-    value_dist = mcmc_model._value_dist(d)
+    value_dist = mcmc_model.value_dist(d)
     jax_draws = np.asarray(value_dist.sample(jax.random.key(0), (4000,)))
     # two samples of one distribution: KS p-values are uniform; 1e-3 flakes rarely
     assert stats.ks_2samp(torch_draws, jax_draws).pvalue > 1e-3
@@ -98,22 +100,22 @@ def test_param_dists_map_to_the_same_numpyro_distribution(d):
 def test_model_curves_equal_the_samplers(name):
     prior = lcpfn.priors.load(name)
     batch = lcpfn.sample_curves(prior, 256, seed=3)
-    sites = mcmc_model._latent_sites(prior)
+    sites = mcmc_model.latent_sites(prior)
     weight_site = "weights_raw" if prior.normalize_weights else "weights"
     assert set(sites) == {*batch.params, weight_site, "log_sigma"}
     latent = {k: v.numpy() for k, v in batch.params.items()}
     latent[weight_site] = batch.weights.numpy()  # normalized already: idempotent
     t = batch.t.numpy()
     for xp in (np, jnp):
-        values = mcmc_model._values(
+        values = mcmc_model.parameter_values(
             prior, {k: xp.asarray(v) for k, v in latent.items()}, xp
         )
         with np.errstate(over="ignore"):  # mmf's (kappa t)**delta may reach inf
-            f = np.asarray(mcmc_model._mixture(prior, values, xp.asarray(t), xp))
+            f = np.asarray(mcmc_model.clean_curves(prior, values, xp.asarray(t), xp))
         # float32 formulas evaluated in another order: a few ulps of values <= 1
         np.testing.assert_allclose(f, batch.y_clean.numpy(), atol=2e-6)
-        assert np.asarray(mcmc_model._in_support(prior, xp.asarray(f), xp)).all()
-        assert (np.asarray(mcmc_model._violation(prior, xp.asarray(f), xp)) == 0).all()
+        assert np.asarray(accepts(prior, xp.asarray(f), xp=xp)).all()
+        assert (np.asarray(mcmc_model.violation(prior, xp.asarray(f), xp)) == 0).all()
 
 
 # ---- the fits ---------------------------------------------------------------
@@ -283,6 +285,21 @@ def test_plot_draws_a_posterior_predictive(single):
     matplotlib.use("Agg")
     ax = lcpfn.plot(single.predict(), title="mcmc")
     assert ax.get_title() == "mcmc"
+
+
+def test_mcmc_baseline_takes_a_ragged_list_like_predict(
+    small_prior, synthetic_curve, batch
+):
+    # McmcBaseline reads its arguments with predict's parser: a ragged list is
+    # the NaN-padded batch that ``batch`` fitted (same seed and settings, so the
+    # same draws; the sampler compiled for ``batch`` is reused)
+    baseline = McmcBaseline(prior=small_prior, seed=0, **SETTINGS)
+    pred = baseline.predict([synthetic_curve[1], NEAR_WALL], t_query=[20.0, 50.0])
+    direct = batch.predict(t_query=[20.0, 50.0])
+    np.testing.assert_array_equal(pred.observed[1], batch.observed[1])
+    levels = [0.1, 0.5, 0.9]
+    np.testing.assert_array_equal(pred.quantile(levels), direct.quantile(levels))
+    assert pred.status.shape == (2,)
 
 
 # ---- errors and warnings -------------------------------------------------------------

@@ -8,6 +8,7 @@ fixed). The same tests must reject a slightly wrong prior, so they have power.
 """
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from scipy import stats
 
 import lcpfn
 from lcpfn.errors import InputError, SamplingError
+from lcpfn.prior import mixture
 from lcpfn.prior.curves import FAMILIES
 from lcpfn.prior.spec import ParamDist
 
@@ -184,6 +186,92 @@ def test_domhan11_samples_valid_curves():
     assert (b.y_clean >= 0).all() and (b.y_clean <= 1).all()
     assert (b.y_clean[:, -1] > b.y_clean[:, 0]).all()
     assert 0.05 < b.acceptance_rate < 0.95
+
+
+def _array_libraries():
+    """(xp, asarray) for the libraries lcpfn.prior.mixture serves."""
+    jnp = pytest.importorskip("jax.numpy")
+    return [(np, np.asarray), (torch, torch.as_tensor), (jnp, jnp.asarray)]
+
+
+def _support_reference(prior, y):
+    """accepts(), one curve at a time, from its definition. y (N, T) -> (N,)"""
+    return np.array(
+        [
+            np.isfinite(row).all()
+            and prior.y_min <= row.min()
+            and row.max() <= prior.y_max
+            and (not prior.increasing or row[-1] > row[0])
+            for row in y
+        ]
+    )
+
+
+@pytest.mark.parametrize("name", ["lcpfn", "domhan11"])
+@pytest.mark.parametrize("lead", [(600,), (3, 200)])
+def test_mixture_and_support_test_agree_across_array_libraries(name, lead):
+    prior = lcpfn.priors.load(name)
+    g = torch.Generator().manual_seed(11)
+    n = math.prod(lead)
+    raw = torch.stack([prior.weight.sample(n, g) for _ in prior.families], dim=1)
+    raw = raw.numpy().reshape(*lead, -1)  # (..., F)
+    params = {
+        f"{fam.name}.{p}": d.sample(n, g).numpy().reshape(lead)  # (...,)
+        for fam in prior.families
+        for p, d in fam.params.items()
+    }
+    t = np.arange(1.0, 51.0, dtype=np.float32)
+    y, ok = {}, {}
+    for xp, as_array in _array_libraries():
+        weights = mixture.mixture_weights(prior, as_array(raw), xp=xp)
+        kwargs = {k: as_array(v) for k, v in params.items()}
+        with np.errstate(over="ignore"):  # mmf's (kappa t)**delta may reach inf
+            f = mixture.mixture(prior, weights, kwargs, as_array(t), xp=xp)
+        y[xp.__name__] = np.asarray(f)
+        # the same curves for every library, so the tests must agree exactly
+        ok[xp.__name__] = np.asarray(
+            mixture.accepts(prior, as_array(y["numpy"]), xp=xp)
+        )
+    assert y["numpy"].shape == (*lead, 50)
+    # float32 exp and log of three libraries differ by an ulp or so, which the
+    # cancellation in c - a * g(t) amplifies; the worst case measured is 1/7 of
+    # this tolerance
+    for other in ("torch", "jax.numpy"):
+        np.testing.assert_allclose(y[other], y["numpy"], rtol=1e-5, atol=1e-6)
+        assert np.array_equal(ok[other], ok["numpy"])
+    expected = _support_reference(prior, y["numpy"].reshape(n, 50)).reshape(lead)
+    assert np.array_equal(ok["numpy"], expected)
+    assert 0 < expected.sum() < n  # both outcomes occur in this draw
+
+
+@pytest.mark.parametrize("name", ["lcpfn", "domhan11"])
+def test_support_test_on_edge_cases(name):
+    prior = lcpfn.priors.load(name)  # both: finite y_min = 0, y_max = 1, increasing
+    lo, hi, nan, inf = prior.y_min, prior.y_max, np.nan, np.inf
+    y = np.array(
+        [
+            [lo, 0.5, hi],  # on both bounds: inside
+            [0.2, 0.5, 0.3],  # not monotone, but ends higher: accepted
+            [0.5, 0.5, 0.5],  # flat: not increasing
+            [0.6, 0.5, 0.4],
+            [0.1, nan, 0.9],
+            [0.1, inf, 0.9],
+            [0.1, -inf, 0.9],
+            [0.1, hi + 1e-6, 0.9],
+            [0.1, lo - 1e-6, 0.9],
+        ],
+        dtype=np.float32,
+    )
+    expected = _support_reference(prior, y)
+    assert expected.tolist() == [True, True] + [False] * 7
+    in_range = np.isfinite(y).all(1) & (y >= lo).all(1) & (y <= hi).all(1)
+    for xp, as_array in _array_libraries():
+        assert np.array_equal(
+            np.asarray(mixture.accepts(prior, as_array(y), xp=xp)), expected
+        )
+        assert np.array_equal(
+            np.asarray(mixture.in_range(prior, as_array(y), xp=xp)), in_range
+        )
 
 
 @pytest.mark.integration

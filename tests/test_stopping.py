@@ -81,13 +81,6 @@ def test_early_stopper_in_a_loop():
         first_run.should_stop(3, 0.2)
 
 
-@pytest.fixture
-def stub(monkeypatch):
-    model = StubModel()
-    monkeypatch.setattr("lcpfn.stopping._shared_model", lambda name: model)
-    return model
-
-
 def _run(study, values, pruner_steps=None):
     """Ask a trial, report values, return (pruned at step or None)."""
     trial = study.ask()
@@ -101,12 +94,12 @@ def _run(study, values, pruner_steps=None):
 
 
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
-def test_pruner_in_a_real_study(stub, direction):
+def test_pruner_in_a_real_study(direction):
     def m(v):  # the same runs as accuracies, or as errors 1 - accuracy
         return v if direction == "maximize" else 1 - v
 
     study = optuna.create_study(
-        direction=direction, pruner=LCPFNPruner(horizon=10, transform=None)
+        direction=direction, pruner=LCPFNPruner(StubModel(), horizon=10, transform=None)
     )
     assert _run(study, [m(v) for v in (0.5, 0.7, 0.8, 0.9)]) is None  # incumbent
     assert _run(study, [m(v) for v in (0.2, 0.3, 0.35, 0.4)]) == 2
@@ -115,8 +108,8 @@ def test_pruner_in_a_real_study(stub, direction):
     assert states == ["COMPLETE", "PRUNED", "COMPLETE"]
 
 
-def test_pruner_prunes_diverged_trials_and_waits_for_an_incumbent(stub):
-    study = optuna.create_study(pruner=LCPFNPruner(horizon=10))
+def test_pruner_prunes_diverged_trials_and_waits_for_an_incumbent():
+    study = optuna.create_study(pruner=LCPFNPruner(StubModel(), horizon=10))
     assert _run(study, [float("nan")] * 3) == 2  # all NaN: pruned at min_steps
     assert _run(study, [0.1, 0.1, 0.1]) is None  # no completed trial to beat yet
 
@@ -231,8 +224,8 @@ def test_a_trial_at_its_horizon_is_never_stopped():
         stop_decisions(StubModel(), y, incumbent=0.9, horizon=9)
 
 
-def test_pruner_raises_for_a_step_beyond_its_horizon(stub):
-    study = optuna.create_study(pruner=LCPFNPruner(horizon=3))
+def test_pruner_raises_for_a_step_beyond_its_horizon():
+    study = optuna.create_study(pruner=LCPFNPruner(StubModel(), horizon=3))
     _run(study, [0.5, 0.6, 0.7])
     trial = study.ask()
     for step in (1, 2, 3, 4):

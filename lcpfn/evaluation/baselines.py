@@ -11,11 +11,11 @@ Two methods, each a small frozen config with the ``predict`` signature of
 
 Both work in the prior's space: z = transform.forward(y), increasing and
 mostly in [0, 1], where the predictive is Gaussian, N(loc, scale^2) at each
-query step. ``GaussianPrediction`` maps it into the metric's units as
-``Prediction`` does: quantiles through ``inverse`` (which puts the mass beyond
-a hard bound onto the bound), ``cdf`` through ``forward`` (flipped for a metric
-to minimize), ``mean`` by Gauss-Legendre integration of ``inverse`` (not the
-inverse of the mean), ``log_prob`` plus the transform's ``log_slope``.
+query step. ``GaussianPrediction`` is read in the metric's units through
+``lcpfn.predictive.TransformedPredictive``, as ``Prediction`` is; its ``mean``
+integrates ``inverse`` against the Gaussian (Gauss-Legendre), not the inverse
+of the mean. The arguments of ``predict`` are read by
+``lcpfn.request.parse_request``, as ``Extrapolator.predict``'s are.
 
 Fitting is a loop over curves, one ``scipy.optimize.least_squares`` call each:
 the fits are independent small problems that scipy solves one at a time. All
@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
-from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError
-from lcpfn.predictive import PredictiveDistribution
+from lcpfn.predictive import TransformedPredictive
 from lcpfn.prior.curves import FAMILIES
-from lcpfn.transforms import Identity, Transform
+from lcpfn.request import Request, parse_request
+from lcpfn.transforms import Transform
 
 __all__ = ["FIT_FAMILIES", "GaussianPrediction", "LastValue", "ParametricFit"]
 
@@ -53,7 +53,7 @@ FIT_FAMILIES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 
-class GaussianPrediction(PredictiveDistribution):
+class GaussianPrediction(TransformedPredictive):
     """A Gaussian predictive in the prior's space, read out in metric units.
 
     Same methods and attributes as ``lcpfn.Prediction``: outputs are NumPy
@@ -96,13 +96,13 @@ class GaussianPrediction(PredictiveDistribution):
         """Curves whose predictive fell back to the last value."""
         return int((self.status != "ok").sum())
 
-    def mean(self) -> np.ndarray:
-        """Mean in metric units, E[inverse(Z)], not inverse(E[Z]).
+    def _metric_mean(self) -> np.ndarray:
+        """E[inverse(Z)], not inverse(E[Z]).
 
         Gauss-Legendre quadrature over loc +- 8 scale, in three pieces split
         at z = 0 and z = 1, where ``inverse`` starts to clip (so each piece is
         smooth; the Squash transform's log-singularity at an infinite bound
-        sits at a piece's end). Shapes: returns (Q,) or (B, Q).
+        sits at a piece's end). Shapes: returns (B, Q).
         """
         nodes, weights = np.polynomial.legendre.leggauss(N_QUADRATURE)
         lo, hi = self.loc - 8.0 * self.scale, self.loc + 8.0 * self.scale  # (B, Q)
@@ -117,35 +117,21 @@ class GaussianPrediction(PredictiveDistribution):
                 z = a + half * (1.0 + node)
                 density = np.exp(-0.5 * ((z - self.loc) / self.scale) ** 2)
                 total += weight * half * density * self.transform.inverse(z)
-        return self._out(total / (self.scale * np.sqrt(2.0 * np.pi)))
+        return total / (self.scale * np.sqrt(2.0 * np.pi))
 
-    def _quantiles(self, levels: np.ndarray) -> np.ndarray:
-        """Shapes: levels (L,) -> (L, B, Q)."""
-        # a decreasing transform turns the lower quantile into the upper one
-        z_levels = 1.0 - levels if self.transform.minimize else levels
-        z = self.loc + self.scale * special.ndtri(z_levels)[:, None, None]
-        return self.transform.inverse(z)
+    def _prior_quantiles(self, levels: np.ndarray) -> np.ndarray:
+        return self.loc + self.scale * special.ndtri(levels)[:, None, None]
 
-    def cdf(self, v: Any) -> np.ndarray:
-        """P(y <= v) in metric units; ``v`` broadcasts against (Q,) or (B, Q)."""
-        x = self._broadcast(v, "v")
-        p = special.ndtr((self.transform.forward(x) - self.loc) / self.scale)
-        return self._metric_cdf(x, p)
+    def _prior_cdf(self, z: np.ndarray) -> np.ndarray:
+        return special.ndtr((z - self.loc) / self.scale)
 
-    def log_prob(self, y: Any) -> np.ndarray:
-        """Log-density of ``y`` (metric units; includes the transform's Jacobian)."""
-        x = self._broadcast(y, "y")
-        u = (self.transform.forward(x) - self.loc) / self.scale
-        log_density = -0.5 * u**2 - np.log(self.scale) - 0.5 * np.log(2.0 * np.pi)
-        return self._out(log_density + self.transform.log_slope(x))
+    def _prior_log_prob(self, z: np.ndarray) -> np.ndarray:
+        u = (z - self.loc) / self.scale
+        return -0.5 * u**2 - np.log(self.scale) - 0.5 * np.log(2.0 * np.pi)
 
-    def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
-        """Draws from the predictive. Shapes: returns (S, Q) or (S, B, Q)."""
-        if not isinstance(n_samples, int) or n_samples < 1:
-            raise InputError(f"n_samples must be a positive integer; got {n_samples!r}")
+    def _prior_sample(self, n_samples: int, seed: int) -> np.ndarray:
         rng = np.random.default_rng(seed)
-        z = self.loc + self.scale * rng.standard_normal((n_samples, *self.loc.shape))
-        return self._stack_out(self.transform.inverse(z))
+        return self.loc + self.scale * rng.standard_normal((n_samples, *self.loc.shape))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,9 +170,16 @@ class LastValue:
 
         Shapes: y_obs (T,) or (B, T) -> a GaussianPrediction over (Q,) or (B, Q).
         """
-        inputs = _Inputs.parse(y_obs, t_obs, t_query, horizon, transform)
-        loc, scale = _last_value(inputs.t, inputs.z, inputs.q, self.min_scale)
-        return inputs.prediction(loc, scale, np.full(loc.shape[0], "ok"))
+        request = parse_request(
+            y_obs,
+            t_obs,
+            t_query,
+            horizon=horizon,
+            transform=transform,
+            max_steps=DEFAULT_HORIZON,
+        )
+        loc, scale = _last_value(request.t, request.z, request.steps, self.min_scale)
+        return _prediction(request, loc, scale, np.full(loc.shape[0], "ok"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -244,17 +237,25 @@ class ParametricFit:
 
         Shapes: y_obs (T,) or (B, T) -> a GaussianPrediction over (Q,) or (B, Q).
         """
-        inputs = _Inputs.parse(y_obs, t_obs, t_query, horizon, transform)
-        loc, scale = _last_value(inputs.t, inputs.z, inputs.q, self.min_scale)
+        request = parse_request(
+            y_obs,
+            t_obs,
+            t_query,
+            horizon=horizon,
+            transform=transform,
+            max_steps=DEFAULT_HORIZON,
+        )
+        t, z, q = request.t, request.z, request.steps
+        loc, scale = _last_value(t, z, q, self.min_scale)
         status = np.full(loc.shape[0], "ok", dtype=object)
         for i in range(loc.shape[0]):
-            seen = ~np.isnan(inputs.z[i])
-            fit = self._fit(inputs.t[i, seen], inputs.z[i, seen], inputs.q[i])
+            seen = ~np.isnan(z[i])
+            fit = self._fit(t[i, seen], z[i, seen], q[i])
             if isinstance(fit, str):
                 status[i] = fit
             else:
                 loc[i], scale[i] = fit
-        return inputs.prediction(loc, scale, status.astype(str))
+        return _prediction(request, loc, scale, status.astype(str))
 
     def _fit(
         self, t: np.ndarray, z: np.ndarray, q: np.ndarray
@@ -298,70 +299,19 @@ class ParametricFit:
 # ---- internals -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Inputs:
-    """Parsed ``predict`` arguments: t, z (B, T), q (B, Q) and what to echo back."""
-
-    t: np.ndarray
-    z: np.ndarray
-    q: np.ndarray
-    observed: tuple[np.ndarray, np.ndarray]
-    steps: np.ndarray
-    transform: Transform
-    single: bool
-
-    @classmethod
-    def parse(
-        cls,
-        y_obs: Any,
-        t_obs: Any,
-        t_query: Any,
-        horizon: float | None,
-        transform: Transform | None,
-    ) -> _Inputs:
-        """Validate as ``Extrapolator.predict`` does; z = forward(y), NaN kept."""
-        transform = Identity() if transform is None else transform
-        if not isinstance(transform, Transform):
-            raise TypeError(
-                f"transform must be an lcpfn.transforms.Transform; got {transform!r}"
-            )
-        y, t, single = curve_inputs.parse_curves(y_obs, t_obs)
-        B, T = y.shape
-        horizon = curve_inputs.parse_horizon(horizon, DEFAULT_HORIZON)
-        last = (
-            T if t_obs is None else float(np.nanmax(np.where(np.isnan(y), np.nan, t)))
-        )
-        q = curve_inputs.parse_queries(t_query, B, last, horizon)
-        curve_inputs.check_steps(t, y, q, horizon)
-        n = transform.n_curves()
-        if n is not None and n != B:
-            raise InputError(
-                f"transform has per-curve parameters for {n} curves; y_obs has {B}"
-            )
-        transform.check(y, "y_obs")
-        z = np.where(np.isnan(y), np.nan, transform.forward(np.nan_to_num(y)))
-        return cls(
-            t=t,
-            z=z,
-            q=q,
-            observed=(t[0], y[0]) if single else (t, y),
-            steps=q[0] if single else q,
-            transform=transform,
-            single=single,
-        )
-
-    def prediction(
-        self, loc: np.ndarray, scale: np.ndarray, status: np.ndarray
-    ) -> GaussianPrediction:
-        return GaussianPrediction(
-            loc,
-            scale,
-            transform=self.transform,
-            steps=self.steps,
-            observed=self.observed,
-            single=self.single,
-            status=status,
-        )
+def _prediction(
+    request: Request, loc: np.ndarray, scale: np.ndarray, status: np.ndarray
+) -> GaussianPrediction:
+    """Shapes: loc, scale (B, Q), status (B,)."""
+    return GaussianPrediction(
+        loc,
+        scale,
+        transform=request.transform,
+        steps=request.out(request.steps),
+        observed=request.observed,
+        single=request.single,
+        status=status,
+    )
 
 
 def _check_scale(min_scale: float) -> None:

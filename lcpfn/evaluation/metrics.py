@@ -2,8 +2,8 @@
 
 Pure NumPy functions. The unseen values ``y_true`` are (B, Q) with NaN in the
 slots that are not scored (padding of ragged continuations, see
-``lcpfn.evaluation.datasets.CurveSplit``); per-curve scores average over the scored steps,
-and a curve without any scored step gets NaN.
+``lcpfn.evaluation.datasets.CurveSplit``); per-curve scores average over the
+scored steps, and a curve without any scored step gets NaN.
 
 - ``log_likelihood``, ``squared_error``, ``interval_coverage``: per-curve
   means of the log-density, of the squared error of a point prediction (the

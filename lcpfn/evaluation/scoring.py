@@ -1,12 +1,13 @@
 """Score extrapolation methods on sets of real curves, split by split.
 
 ``evaluate(curves, methods, splits)`` cuts every curve of a ``CurveSet``
-(``lcpfn.evaluation.datasets``) at each split, asks each method for the predictive of the
-unseen part and scores it with ``lcpfn.evaluation.metrics.score``. A method is anything
-with the signature of ``Extrapolator.predict`` (``predict(y_obs, t_obs,
-t_query, *, horizon, transform)``) returning the ``Prediction`` protocol: the
-shipped PFNs, ``lcpfn.evaluation.baselines`` and ``McmcBaseline`` (MCMC on the PFN's prior,
-``lcpfn.mcmc``). ``summarize`` turns the per-curve scores into the report's
+(``lcpfn.evaluation.datasets``) at each split, asks each method for the
+predictive of the unseen part and scores it with
+``lcpfn.evaluation.metrics.score``. A method is anything with the signature of
+``Extrapolator.predict`` (``predict(y_obs, t_obs, t_query, *, horizon,
+transform)``) returning the ``Prediction`` protocol: the shipped PFNs,
+``lcpfn.evaluation.baselines`` and ``lcpfn.mcmc.baseline.McmcBaseline`` (MCMC
+on the PFN's prior). ``summarize`` turns the per-curve scores into the report's
 figures: means with bootstrap intervals and the LC-PFN paper's average ranks.
 
 Splits: ``Split("fraction", 0.2)`` observes the first 20 % of each curve's

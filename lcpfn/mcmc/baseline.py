@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from lcpfn.mcmc.posterior import R_HAT_LIMIT
+from lcpfn.mcmc.sampler import DEFAULT_N_STEPS, fit_mcmc
 from lcpfn.predictive import InMetricUnits
-from lcpfn.transforms import Identity, Transform
+from lcpfn.request import parse_request
+from lcpfn.transforms import Transform
 
 __all__ = ["McmcBaseline"]
 
@@ -23,12 +25,13 @@ __all__ = ["McmcBaseline"]
 class McmcBaseline:
     """MCMC on the PFN's prior (``lcpfn.mcmc.fit_mcmc``) as a predictor.
 
-    Curves are mapped into the prior's space with ``transform.forward``,
-    sampled there, and the posterior predictive is read back in the metric's
-    units (``lcpfn.predictive.InMetricUnits``). Each curve's ``status`` is
-    "ok", or "r_hat>1.01" / "divergent" when its chains did not converge or
-    had divergent transitions (such curves are scored, and counted, not left
-    out).
+    The arguments are read by ``lcpfn.request.parse_request``, as
+    ``Extrapolator.predict``'s are; curves are mapped into the prior's space
+    with ``transform.forward``, sampled there, and the posterior predictive is
+    read back in the metric's units (``lcpfn.predictive.InMetricUnits``).
+    Each curve's ``status`` is "ok", or "r_hat>1.01" / "divergent" when its
+    chains did not converge or had divergent transitions (such curves are
+    scored, and counted, not left out).
     """
 
     prior: str = "lcpfn"
@@ -47,26 +50,29 @@ class McmcBaseline:
         horizon: float | None = None,
         transform: Transform | None = None,
     ) -> InMetricUnits:
-        """Shapes: y_obs (B, T), t_obs (T,) or (B, T), t_query (B, Q) -> (B, Q)."""
-        from lcpfn.mcmc.sampler import (
-            fit_mcmc,  # imports jax: only when MCMC is asked for
-        )
+        """Predictive of the unobserved part; arguments as ``Extrapolator.predict``.
 
-        transform = Identity() if transform is None else transform
-        y = np.asarray(y_obs, dtype=np.float64)
-        transform.check(y, "y_obs")
-        z = np.where(np.isnan(y), np.nan, transform.forward(np.nan_to_num(y)))
+        Shapes: y_obs (T,) or (B, T) -> an InMetricUnits over (Q,) or (B, Q).
+        """
+        request = parse_request(
+            y_obs,
+            t_obs,
+            t_query,
+            horizon=horizon,
+            transform=transform,
+            max_steps=DEFAULT_N_STEPS,
+        )
         with warnings.catch_warnings():  # convergence is reported per curve
             warnings.simplefilter("ignore")
             posterior = fit_mcmc(
-                t_obs,
-                z,
+                request.out(request.t),
+                request.out(request.z),
                 self.prior,
                 seed=self.seed,
                 n_chains=self.n_chains,
                 n_warmup=self.n_warmup,
                 n_samples=self.n_samples,
-                horizon=horizon,
+                horizon=request.horizon,
                 batch_size=self.batch_size,
             )
         status = np.array(
@@ -77,8 +83,9 @@ class McmcBaseline:
                 for d in posterior.curve_diagnostics
             ]
         )
-        steps = np.arange(1.0, y.shape[-1] + 1) if t_obs is None else t_obs
-        t = np.broadcast_to(np.asarray(steps, dtype=np.float64), y.shape)
         return InMetricUnits(
-            posterior.predict(t_query), transform, observed=(t, y), status=status
+            posterior.predict(request.out(request.steps)),
+            request.transform,
+            observed=request.observed,
+            status=status,
         )

@@ -2,8 +2,9 @@
 
 ``lcpfn.mcmc`` samples it; ``lcpfn.mcmc.posterior`` evaluates its curves. The model,
 its truncation and why NUTS copes with it are described in ``lcpfn.mcmc``'s
-docstring. Functions take ``xp`` (numpy or jax.numpy) where both are used, so
-tests can check them against the PFN's sampler with NumPy.
+docstring. The mixture and the support test are ``lcpfn.prior.mixture``'s,
+shared with the PFN's sampler. Functions take ``xp`` (numpy or jax.numpy) where
+both are used, so tests can check them against the PFN's sampler with NumPy.
 
 Shapes: F families, n grid steps, T observed steps; leading axes broadcast.
 """
@@ -15,13 +16,24 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from lcpfn.prior.curves import FAMILIES
+from lcpfn.prior.mixture import mixture, mixture_weights
 from lcpfn.prior.spec import CurvePrior, ParamDist
 
 WALL_WIDTH = 0.01  # y units: 0.05 beyond a bound costs 12.5 nats in the surrogate
 
 
-def _import_backend() -> tuple[Any, Any, Any]:
+__all__ = [
+    "clean_curves",
+    "import_backend",
+    "latent_sites",
+    "make_model",
+    "parameter_values",
+    "value_dist",
+    "violation",
+]
+
+
+def import_backend() -> tuple[Any, Any, Any]:
     """jax, numpyro and arviz, or an ImportError naming the extra to install."""
     try:
         import jax
@@ -41,7 +53,7 @@ def _import_backend() -> tuple[Any, Any, Any]:
 # ---- the model, generated from the prior spec ---------------------------------
 
 
-def _value_dist(d: ParamDist) -> Any:
+def value_dist(d: ParamDist) -> Any:
     """The NumPyro distribution of ``shift + multiplier * X`` (X as in priors.py)."""
     import numpyro.distributions as dist
     from numpyro.distributions import transforms
@@ -65,7 +77,7 @@ def _weight_site(prior: CurvePrior) -> str:
     return "weights_raw" if prior.normalize_weights else "weights"
 
 
-def _latent_sites(prior: CurvePrior) -> dict[str, Any]:
+def latent_sites(prior: CurvePrior) -> dict[str, Any]:
     """Sample site name -> NumPyro distribution, for every non-constant ParamDist.
 
     Shapes: the weight site is (F,), every other site a scalar.
@@ -73,18 +85,20 @@ def _latent_sites(prior: CurvePrior) -> dict[str, Any]:
     sites = {}
     if prior.weight.dist != "constant":
         n_families = len(prior.families)
-        weights = _value_dist(prior.weight).expand([n_families]).to_event(1)
+        weights = value_dist(prior.weight).expand([n_families]).to_event(1)
         sites[_weight_site(prior)] = weights
     for fam in prior.families:
         for p, d in fam.params.items():
             if d.dist != "constant":
-                sites[f"{fam.name}.{p}"] = _value_dist(d)
+                sites[f"{fam.name}.{p}"] = value_dist(d)
     if prior.log_sigma.dist != "constant":
-        sites["log_sigma"] = _value_dist(prior.log_sigma)
+        sites["log_sigma"] = value_dist(prior.log_sigma)
     return sites
 
 
-def _values(prior: CurvePrior, latent: dict[str, Any], xp: Any) -> dict[str, Any]:
+def parameter_values(
+    prior: CurvePrior, latent: dict[str, Any], xp: Any
+) -> dict[str, Any]:
     """Every parameter of the model: latent draws, constants, normalized weights.
 
     Shapes: latent scalars (...,) and weights (..., F); constants come back as
@@ -95,9 +109,7 @@ def _values(prior: CurvePrior, latent: dict[str, Any], xp: Any) -> dict[str, Any
     weights = out.pop(_weight_site(prior), None)
     if weights is None:
         weights = xp.full((n_families,), _constant(prior.weight))
-    if prior.normalize_weights:
-        weights = weights / weights.sum(axis=-1, keepdims=True)
-    out["weights"] = weights
+    out["weights"] = mixture_weights(prior, weights, xp=xp)
     for fam in prior.families:
         for p, d in fam.params.items():
             if d.dist == "constant":
@@ -111,22 +123,19 @@ def _constant(d: ParamDist) -> float:
     return d.shift + d.multiplier * d.args[0]
 
 
-def _mixture(prior: CurvePrior, values: dict[str, Any], t: Any, xp: Any) -> Any:
-    """Clean curves ``sum_k w_k f_k(t)`` from the output of ``_values``.
+def clean_curves(prior: CurvePrior, values: dict[str, Any], t: Any, xp: Any) -> Any:
+    """Clean curves ``sum_k w_k f_k(t)`` (``lcpfn.prior.mixture``) of these values.
 
     Shapes: values (...,) each, weights (..., F); t broadcasts against (..., 1),
         e.g. (T,) or (..., T)  ->  (..., T)
     """
-    weights = values["weights"]
-    y = 0.0
-    for k, fam in enumerate(prior.families):
-        kwargs = {p: values[f"{fam.name}.{p}"][..., None] for p in fam.params}
-        y = y + weights[..., k, None] * FAMILIES[fam.name].fn(t, **kwargs, xp=xp)
-    return y
+    return mixture(prior, values["weights"], values, t, xp=xp)
 
 
-def _violation(prior: CurvePrior, f: Any, xp: Any) -> Any:
+def violation(prior: CurvePrior, f: Any, xp: Any) -> Any:
     """How far a clean curve lies outside S, in y units; inf if not finite.
+
+    The soft counterpart of ``lcpfn.prior.mixture.accepts``: 0 on S.
 
     Shapes: (..., n_steps) -> (...,)
     """
@@ -140,16 +149,7 @@ def _violation(prior: CurvePrior, f: Any, xp: Any) -> Any:
     return xp.where(xp.isfinite(f).all(axis=-1), v, xp.inf)
 
 
-def _in_support(prior: CurvePrior, f: Any, xp: Any) -> Any:
-    """The prior's exact acceptance test (as in lcpfn.prior.sampler). (..., n) -> (...,)"""
-    ok = xp.isfinite(f).all(axis=-1)
-    ok = ok & (f.min(axis=-1) >= prior.y_min) & (f.max(axis=-1) <= prior.y_max)
-    if prior.increasing:
-        ok = ok & (f[..., -1] > f[..., 0])
-    return ok
-
-
-def _make_model(prior: CurvePrior, n_steps: int) -> Callable[..., None]:
+def make_model(prior: CurvePrior, n_steps: int) -> Callable[..., None]:
     """The surrogate model NUTS moves in (see the module docstring).
 
     Its soft wall looks at the curve's two ends only, where the prior's
@@ -163,16 +163,16 @@ def _make_model(prior: CurvePrior, n_steps: int) -> Callable[..., None]:
     import numpyro
     import numpyro.distributions as dist
 
-    sites = _latent_sites(prior)
+    sites = latent_sites(prior)
     ends = jnp.array([1.0, float(n_steps)])
 
     def model(t_obs: Any, y_obs: Any, mask: Any) -> None:
         latent = {name: numpyro.sample(name, d) for name, d in sites.items()}
-        values = _values(prior, latent, jnp)
+        values = parameter_values(prior, latent, jnp)
         if prior.normalize_weights:
             numpyro.deterministic("weights", values["weights"])
-        f = _mixture(prior, values, jnp.concatenate([ends, t_obs]), jnp)  # (2 + T,)
-        v = _violation(prior, f[:2], jnp)
+        f = clean_curves(prior, values, jnp.concatenate([ends, t_obs]), jnp)  # (2 + T,)
+        v = violation(prior, f[:2], jnp)
         numpyro.factor("truncation", -0.5 * jnp.square(v / WALL_WIDTH))
         noise = dist.Normal(f[2:], jnp.exp(values["log_sigma"]))
         numpyro.sample("y", noise.mask(mask), obs=y_obs)

@@ -7,9 +7,9 @@ predictive as a ``PosteriorPredictive``, which answers the same questions as
 the PFN's ``lcpfn.predict.Prediction`` (the protocol of
 ``lcpfn.predictive.PredictiveDistribution``).
 
-The prior's curve formulas are ``lcpfn.mcmc``'s (``_values``, ``_mixture``),
-imported where they are used: ``lcpfn.mcmc`` imports this module, and jax is
-never needed here (the draws are NumPy arrays).
+The prior's curve formulas are those of ``lcpfn.mcmc.model``
+(``parameter_values``, ``clean_curves``), evaluated here in NumPy: jax is never
+needed (the draws are NumPy arrays).
 
 NaN policy: outputs contain no NaN for valid input; ``v`` and ``y`` arguments
 must be finite.
@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError
+from lcpfn.mcmc.model import clean_curves, import_backend, parameter_values
 from lcpfn.predictive import PredictiveDistribution
 from lcpfn.prior.spec import CurvePrior
+from lcpfn.request import Request
 
 __all__ = ["Diagnostics", "Posterior", "PosteriorPredictive"]
 
@@ -39,9 +40,7 @@ _ROWS_PER_PASS = 2**22  # predictive: (curves x draws x queries) per vectorized 
 
 def _arviz() -> Any:
     """arviz, imported lazily; a missing one raises ImportError naming the extra."""
-    from lcpfn.mcmc.model import _import_backend
-
-    return _import_backend()[2]
+    return import_backend()[2]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,28 +150,24 @@ class Posterior:
         prior: CurvePrior,
         draws: dict[str, np.ndarray],
         stats: dict[str, np.ndarray],
-        t_obs: np.ndarray,
-        y_obs: np.ndarray,
-        single: bool,
-        last: float,
-        horizon: float,
+        request: Request,
         n_steps: int,
         seconds: float,
         compile_seconds: float,
         seed: int,
     ) -> None:
         self.prior = prior
-        self.horizon = horizon
+        self.horizon = request.horizon
         self.n_steps = n_steps
         self.seconds = seconds
         self.compile_seconds = compile_seconds
-        self.observed = (t_obs[0], y_obs[0]) if single else (t_obs, y_obs)
-        self._t, self._y, self._single, self._last = t_obs, y_obs, single, last
+        self.observed = request.observed
+        self._request = request
         self._draws = {k: v.astype(np.float64) for k, v in draws.items()}
         idata = self._inference_data(stats, np.random.default_rng(seed))
         self.curve_diagnostics = tuple(_curve_diagnostics(idata, stats))
         self.diagnostics = _summarize(self.curve_diagnostics)
-        self.idata = idata.isel(curve=0) if single else idata
+        self.idata = idata.isel(curve=0) if request.single else idata
 
     def predict(self, t_query: Any = None) -> PosteriorPredictive:
         """The posterior predictive at ``t_query`` (observation noise included).
@@ -188,14 +183,14 @@ class Posterior:
         Shapes:
             outputs (Q,) for one curve, (B, Q) for a batch.
         """
-        q = self._queries(t_query)
-        loc, scale = self._components(q * self.n_steps / self.horizon)
+        request = self._request.at(t_query)
+        loc, scale = self._components(request.steps * self.n_steps / self.horizon)
         return PosteriorPredictive(
             loc,
             scale,
-            steps=q[0] if self._single else q,
+            steps=request.out(request.steps),
             observed=self.observed,
-            single=self._single,
+            single=request.single,
         )
 
     def curves(self, t_query: Any) -> np.ndarray:
@@ -208,29 +203,20 @@ class Posterior:
             returns (S, Q) for one curve or (S, B, Q) for a batch, with
             S = chains x draws, chain after chain.
         """
-        loc, _ = self._components(self._queries(t_query) * self.n_steps / self.horizon)
-        return loc[0] if self._single else np.moveaxis(loc, 1, 0)
-
-    def _queries(self, t_query: Any) -> np.ndarray:
-        """Validated query steps, user units. Shapes: returns (B, Q)."""
-        q = curve_inputs.parse_queries(
-            t_query, self._y.shape[0], self._last, self.horizon
-        )
-        curve_inputs.check_steps(self._t, self._y, q, self.horizon)
-        return q
+        steps = self._request.at(t_query).steps  # (B, Q)
+        loc, _ = self._components(steps * self.n_steps / self.horizon)
+        return loc[0] if self._request.single else np.moveaxis(loc, 1, 0)
 
     def _components(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Clean curves and noise scales of every draw at model-unit steps ``t``.
 
         Shapes: t (B, Q)  ->  loc (B, S, Q), scale (B, S) with S = chains x draws
         """
-        from lcpfn.mcmc.model import _mixture, _values
-
         B = t.shape[0]
         flat = {k: v.reshape(B, -1, *v.shape[3:]) for k, v in self._draws.items()}
-        values = _values(self.prior, flat, np)
+        values = parameter_values(self.prior, flat, np)
         with np.errstate(over="ignore"):  # inf inside a formula is harmless (1 / inf)
-            loc = _mixture(self.prior, values, t[:, None, :], np)  # (B, S, Q)
+            loc = clean_curves(self.prior, values, t[:, None, :], np)  # (B, S, Q)
         S = loc.shape[1]
         scale = np.broadcast_to(np.exp(values["log_sigma"]), (B, S))
         return loc, scale
@@ -238,10 +224,11 @@ class Posterior:
     def _inference_data(self, stats: dict[str, np.ndarray], rng: Any) -> Any:
         """InferenceData with a ``curve`` dim (dropped later for one curve)."""
         az = _arviz()
-        B, T = self._y.shape
+        t, y = self._request.t, self._request.y
+        B, T = y.shape
         C, S = stats["diverging"].shape[1:]
-        observed = ~np.isnan(self._y)
-        loc, scale = self._components(self._t * self.n_steps / self.horizon)
+        observed = ~np.isnan(y)
+        loc, scale = self._components(t * self.n_steps / self.horizon)
         y_rep = loc + scale[..., None] * rng.standard_normal(loc.shape)  # (B, CS, T)
         y_rep = np.where(observed[:, None, :], y_rep, np.nan).reshape(B, C, S, T)
 
@@ -259,8 +246,8 @@ class Posterior:
         return az.from_dict(
             posterior={k: chain_first(v) for k, v in self._draws.items()},
             posterior_predictive={"y": chain_first(y_rep)},
-            observed_data={"y": self._y},
-            constant_data={"t": self._t},
+            observed_data={"y": y},
+            constant_data={"t": t},
             sample_stats={k: chain_first(v) for k, v in stats.items()},
             coords={"curve": np.arange(B), "family": families, "step": np.arange(T)},
             dims={**dims, "y": ["curve", "step"], "t": ["curve", "step"]},

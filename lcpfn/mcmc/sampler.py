@@ -88,15 +88,13 @@ from typing import Any
 
 import numpy as np
 
-from lcpfn import request as curve_inputs
 from lcpfn.errors import InputError, SamplingError
 from lcpfn.mcmc.model import (
-    _import_backend,
-    _in_support,
-    _latent_sites,
-    _make_model,
-    _mixture,
-    _values,
+    clean_curves,
+    import_backend,
+    latent_sites,
+    make_model,
+    parameter_values,
 )
 from lcpfn.mcmc.posterior import (
     Diagnostics,
@@ -104,12 +102,15 @@ from lcpfn.mcmc.posterior import (
     PosteriorPredictive,
     _degradation,
 )
+from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.prior.spec import load as load_prior
+from lcpfn.request import parse_horizon, parse_request
 
 __all__ = ["Diagnostics", "Posterior", "PosteriorPredictive", "fit_mcmc"]
 
 N_INIT_DRAWS = 1024  # prior draws per curve that the chains' starting points come from
+DEFAULT_N_STEPS = 100  # the shipped priors' grid, t = 1..100
 
 
 # ---- the sampler: NUTS chains as pure JAX functions, vmapped over curves -------
@@ -137,7 +138,7 @@ def _compiled_runner(
     Compiled executables are kept per (prior, settings, shape), so repeated fits
     of same-sized batches compile once per process.
     """
-    jax, _, _ = _import_backend()
+    jax, _, _ = import_backend()
     cache_key = (prior.hash(), s, shapes)
     if cache_key in _COMPILED:
         return _COMPILED[cache_key], 0.0
@@ -168,10 +169,10 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     from numpyro.infer.util import potential_energy
 
     n = s.n_steps
-    sites = _latent_sites(prior)
+    sites = latent_sites(prior)
     to_value = {name: biject_to(d.support) for name, d in sites.items()}
     grid = jnp.arange(1.0, n + 1.0)
-    model = _make_model(prior, n)
+    model = make_model(prior, n)
 
     def potential_gen(*args: Any) -> Callable[[dict[str, Any]], Any]:
         return lambda z: potential_energy(model, args, {}, z)
@@ -182,8 +183,8 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
         return {name: to_value[name](z[name]) for name in sites}
 
     def in_support(z: dict[str, Any]) -> Any:
-        f = _mixture(prior, _values(prior, constrain(z), jnp), grid, jnp)
-        return _in_support(prior, f, jnp)
+        f = clean_curves(prior, parameter_values(prior, constrain(z), jnp), grid, jnp)
+        return accepts(prior, f, xp=jnp)
 
     def starts(key: Any, t: Any, y: Any, mask: Any) -> dict[str, Any]:
         """Importance resampling of prior draws: (C,) unconstrained starts."""
@@ -192,11 +193,11 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
             name: d.sample(k, (N_INIT_DRAWS,))
             for (name, d), k in zip(sites.items(), keys[1:], strict=True)
         }
-        values = _values(prior, draws, jnp)
-        f = _mixture(prior, values, jnp.concatenate([grid, t]), jnp)  # (N, n + T)
+        values = parameter_values(prior, draws, jnp)
+        f = clean_curves(prior, values, jnp.concatenate([grid, t]), jnp)  # (N, n + T)
         sigma = jnp.exp(values["log_sigma"])[..., None]
         loglik = jnp.where(mask, norm.logpdf(y, f[:, n:], sigma), 0.0).sum(axis=1)
-        ok = _in_support(prior, f[:, :n], jnp) & jnp.isfinite(loglik)
+        ok = accepts(prior, f[:, :n], xp=jnp) & jnp.isfinite(loglik)
         gumbel = random.gumbel(keys[0], (N_INIT_DRAWS,))
         _, idx = lax.top_k(jnp.where(ok, loglik + gumbel, -jnp.inf), s.n_chains)
         return {name: to_value[name].inv(draws[name][idx]) for name in sites}
@@ -266,7 +267,7 @@ def fit_mcmc(
     n_chains: int = 4,
     n_warmup: int = 500,
     n_samples: int = 500,
-    n_steps: int = 100,
+    n_steps: int = DEFAULT_N_STEPS,
     horizon: float | None = None,
     target_accept_prob: float = 0.9,
     max_tree_depth: int = 10,
@@ -329,17 +330,20 @@ def fit_mcmc(
         raise InputError(f"dense_mass must be True or False; got {dense_mass!r}")
     if not (isinstance(seed, int | np.integer) and 0 <= seed < 2**63):
         raise InputError(f"seed must be an integer in [0, 2**63); got {seed!r}")
-    y, t, single = curve_inputs.parse_curves(y_obs, t_obs)
-    horizon = curve_inputs.parse_horizon(horizon, settings.n_steps)
-    # predict()'s default queries start after this step, as in lcpfn.predict
-    last = (
-        y.shape[1]
-        if t_obs is None
-        else float(np.nanmax(np.where(np.isnan(y), np.nan, t)))
+    horizon = parse_horizon(horizon, settings.n_steps)
+    # the queries come with Posterior.predict; until then the horizon stands
+    # in for them, so that the observed steps are checked against it
+    request = parse_request(
+        y_obs,
+        t_obs,
+        horizon,
+        horizon=horizon,
+        transform=None,
+        max_steps=settings.n_steps,
     )
-    curve_inputs.check_steps(t, y, np.full((y.shape[0], 1), horizon), horizon)
-    jax, _, _ = _import_backend()
+    jax, _, _ = import_backend()
 
+    t, y = request.t, request.z  # y_obs is in the prior's units already
     mask = ~np.isnan(y)
     t_model = np.where(mask, t * settings.n_steps / horizon, 1.0).astype(np.float32)
     y_model = np.where(mask, y, 0.0).astype(np.float32)
@@ -351,11 +355,7 @@ def fit_mcmc(
         prior=prior,
         draws=draws,
         stats=stats,
-        t_obs=t,
-        y_obs=y,
-        single=single,
-        last=last,
-        horizon=horizon,
+        request=request,
         n_steps=settings.n_steps,
         seconds=seconds,
         compile_seconds=compile_seconds,

@@ -56,7 +56,7 @@ def curve_scale(y: Tensor, obs_mask: Tensor) -> CurveScale:
     Args:
         y: values in the prior's space; entries outside the mask are ignored.
         obs_mask: True on observed points, which fill a prefix of each row
-            (as in the packed training form and after ``curve_inputs.thin``).
+            (as in the packed training form and after ``lcpfn.request.thin``).
 
     Shapes:
         y (B, T) float, obs_mask (B, T) bool  ->  CurveScale of (B,) and (B, 4)

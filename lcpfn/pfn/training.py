@@ -62,8 +62,9 @@ __all__ = [
     "TrainResult",
     "TrainingBatch",
     "batch_loss",
-    "prior_marginal_nll",
+    "lr_factor",
     "train",
+    "training_batch",
 ]
 
 
@@ -237,12 +238,6 @@ def train(
         torch.cuda.set_device(device)
     total_steps = math.ceil(tc.n_curves / (tc.batch_size * world))
     start, cpu_start = time.perf_counter(), time.process_time()
-    warmup = max(
-        1,
-        tc.warmup_curves // (tc.batch_size * world)
-        if tc.schedule == "wsd"
-        else int(tc.warmup_fraction * total_steps),
-    )
     decay_start = total_steps - int(tc.decay_fraction * total_steps)
 
     state = (
@@ -253,9 +248,9 @@ def train(
         borders = state["model"]["bars.borders"]
     elif tc.init_from is not None:
         init_model, init_card = load_model(tc.init_from)
-        if init_card["model_config"] != asdict(mc):
+        if init_model.config != mc:  # cards written before a field existed lack it
             raise InputError(
-                f"init_from {tc.init_from}: model_config {init_card['model_config']} "
+                f"init_from {tc.init_from}: model_config {asdict(init_model.config)} "
                 f"!= {asdict(mc)}"
             )
         borders = init_model.bars.borders
@@ -274,12 +269,9 @@ def train(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay
     )
-    factor = (
-        _warmup_stable_decay(warmup, decay_start, total_steps)
-        if tc.schedule == "wsd"
-        else _warmup_cosine(warmup, total_steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_factor(tc, total_steps, world)
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     step, history, seconds_before, cpu_before = 0, [], 0.0, 0.0
     resumes: list[dict[str, Any]] = []
     lineage = _lineage(init_card, tc.init_from)
@@ -336,7 +328,7 @@ def train(
         }
 
     while step < total_steps:
-        batch = _training_batch(prior, mc, tc, step, rank, device)
+        batch = training_batch(prior, mc, tc, step, rank, device)
         with torch.autocast(
             device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
         ):
@@ -468,7 +460,7 @@ class TrainingBatch:
     weight: Tensor
 
 
-def _training_batch(
+def training_batch(
     prior: CurvePrior,
     mc: ModelConfig,
     tc: TrainConfig,
@@ -539,20 +531,29 @@ def batch_loss(
     return (nll * w).sum() / w.sum()
 
 
-def prior_marginal_nll(model: CurvePFN, y: Tensor) -> float:
-    """NLL of ``y`` under the bar distribution with equal logits: the prior marginal.
-
-    Borders are equal-mass quantiles of prior values, so equal logits are what
-    a model that ignores the observed points would predict at best.
-    """
-    logits = torch.zeros(model.config.n_bars, device=y.device)
-    return float(-model.bars.log_prob(logits, y).mean())
-
-
 def _write_log(path: Path, history: list[dict[str, float]]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(m) + "\n" for m in history))
     os.replace(tmp, path)
+
+
+def lr_factor(
+    tc: TrainConfig, total_steps: int, world: int = 1
+) -> Callable[[int], float]:
+    """The learning rate of step ``step`` over ``tc.lr``: ``tc.schedule``'s shape.
+
+    Cosine: linear warm-up over ``warmup_fraction`` of the steps, then a cosine
+    to 0. WSD: linear warm-up over ``warmup_curves`` curves, constant, then
+    ``1 - sqrt`` to 0 over the last ``decay_fraction`` of the steps; its first
+    ``total_steps * (1 - decay_fraction)`` steps do not depend on the length.
+    """
+    if tc.schedule == "cosine":
+        return _warmup_cosine(
+            max(1, int(tc.warmup_fraction * total_steps)), total_steps
+        )
+    warmup = max(1, tc.warmup_curves // (tc.batch_size * world))
+    decay_start = total_steps - int(tc.decay_fraction * total_steps)
+    return _warmup_stable_decay(warmup, decay_start, total_steps)
 
 
 def _warmup_stable_decay(warmup: int, decay_start: int, total: int) -> Callable:

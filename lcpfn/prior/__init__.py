@@ -2,6 +2,8 @@
 
 - ``spec``: ``CurvePrior`` read from TOML (``load("lcpfn")``), validated.
 - ``curves``: the parametric curve families (one formula each, any array library).
+- ``mixture``: the weighted mixture of families and the support test (``accepts``),
+  shared by the sampler and the MCMC model (any array library).
 - ``sampler``: vectorized draws of whole batches of curves (``sample_curves``).
 
 One prior feeds both the PFN's training data and the MCMC reference model.

@@ -31,7 +31,7 @@ def _exp(x: Array, xp: ModuleType) -> Array:
     """``exp(x)`` with ``x`` floored at -87.
 
     Results below float32's smallest normal number (denormals, or 0) take CPUs'
-    vector ``exp`` off its fast path (about 30x slower, measured), and flooring
+    vector ``exp`` off its fast path (many times slower), and flooring
     the argument changes a curve by less than 2e-38.
     """
     return xp.exp(xp.clip(x, _EXP_FLOOR, None))

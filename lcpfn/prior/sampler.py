@@ -1,12 +1,14 @@
 """Vectorized sampling of synthetic learning curves from a ``CurvePrior``.
 
 All parameters of a batch are drawn at once and the curve families are
-evaluated on a ``(B, T)`` grid in torch, on the CPU or a GPU. Rejected draws
-are replaced in a bounded number of vectorized rounds. Each round first checks
-the cheap necessary conditions on the two end points (finite, inside
-``[y_min, y_max]``, ``f(t_last) > f(t_first)``) and evaluates the whole curve
-only for the draws that pass; the accepted set is exactly that of checking
-every full curve, at a fraction of the cost, since most rejections happen there.
+evaluated on a ``(B, T)`` grid in torch, on the CPU or a GPU; the mixture and
+the acceptance test are those of ``lcpfn.prior.mixture``, shared with the MCMC
+model. Rejected draws are replaced in a bounded number of vectorized rounds.
+Each round first applies the acceptance test to the two end points (finite,
+inside ``[y_min, y_max]``, ``f(t_last) > f(t_first)``), a necessary condition,
+and evaluates the whole curve only for the draws that pass; the accepted set is
+exactly that of checking every full curve, at a fraction of the cost, since
+most rejections happen there.
 
 Large requests are cut into chunks of ``chunk_size`` curves, each with its own
 generator seeded from ``(seed, chunk index)``: the result depends on the seed,
@@ -28,7 +30,7 @@ import torch
 from torch import Tensor
 
 from lcpfn.errors import InputError, SamplingError
-from lcpfn.prior.curves import FAMILIES
+from lcpfn.prior.mixture import accepts, in_range, mixture, mixture_weights
 from lcpfn.prior.spec import CurvePrior
 
 __all__ = ["CurveBatch", "sample_curves", "iter_curves"]
@@ -230,10 +232,8 @@ def _sample_chunk(
         want = n - n_accepted
         m = min(math.ceil(want / rate * 1.15) + 32, math.ceil(want / MIN_ACCEPTANCE))
         weights, params = _draw_parameters(prior, m, generator, device)
-        ends = _mixture(prior, weights, params, t_ends)  # (m, 2)
-        ok = _inside(prior, ends)
-        if prior.increasing:
-            ok &= ends[:, 1] > ends[:, 0]
+        ends = mixture(prior, weights, params, t_ends, xp=torch)  # (m, 2)
+        ok = accepts(prior, ends, xp=torch)
         passed = ok.nonzero().squeeze(1)  # (k,) positions in this round
         weights, params = weights[passed], {k: v[passed] for k, v in params.items()}
         clean, inside = evaluate(prior, weights, params, t[None, :])  # (k, T), (k,)
@@ -284,8 +284,7 @@ def _draw_parameters(
     weights = torch.stack(
         [prior.weight.sample(m, generator, device) for _ in prior.families], dim=1
     )
-    if prior.normalize_weights:
-        weights = weights / weights.sum(dim=1, keepdim=True)
+    weights = mixture_weights(prior, weights, xp=torch)
     params = {
         f"{fam.name}.{p}": dist.sample(m, generator, device)
         for fam in prior.families
@@ -294,31 +293,20 @@ def _draw_parameters(
     return weights, params
 
 
-def _mixture(
-    prior: CurvePrior, weights: Tensor, params: dict[str, Tensor], t: Tensor
-) -> Tensor:
-    """Clean curves ``sum_k w_k f_k(t)``.
-
-    Shapes:
-        weights (m, F), params (m,) each, t (1, T)  ->  (m, T)
-    """
-    y = torch.zeros(weights.shape[0], t.shape[1], device=t.device)
-    for k, fam in enumerate(prior.families):
-        kwargs = {p: params[f"{fam.name}.{p}"][:, None] for p in fam.params}
-        y.addcmul_(FAMILIES[fam.name].fn(t, **kwargs, xp=torch), weights[:, k : k + 1])
-    return y
-
-
 def _evaluate(
     prior: CurvePrior, weights: Tensor, params: dict[str, Tensor], t: Tensor
 ) -> tuple[Tensor, Tensor]:
-    """Clean curves and which of them pass the range check.
+    """Clean curves and which of them are inside the prior's range everywhere.
+
+    The increasing condition reads the end points only, which the pre-check in
+    ``_sample_chunk`` has tested; it is not repeated here because a ``(k, T)``
+    grid may round an end point differently from the ``(m, 2)`` one.
 
     Shapes:
         weights (k, F), params (k,) each, t (1, T)  ->  (k, T), (k,) bool
     """
-    clean = _mixture(prior, weights, params, t)
-    return clean, _inside(prior, clean)
+    clean = mixture(prior, weights, params, t, xp=torch)
+    return clean, in_range(prior, clean, xp=torch)
 
 
 _Evaluate = Callable[
@@ -330,17 +318,6 @@ _Evaluate = Callable[
 def _compiled_evaluate() -> _Evaluate:
     # One fused kernel for the whole (k, T) grid instead of ~20 passes over it.
     return torch.compile(_evaluate, dynamic=True)
-
-
-def _inside(prior: CurvePrior, y: Tensor) -> Tensor:
-    """Rows that are finite and inside [y_min, y_max] everywhere. (m, T) -> (m,)"""
-    lo, hi = torch.aminmax(y, dim=1)  # NaN propagates, and then fails isfinite
-    return (
-        torch.isfinite(lo)
-        & torch.isfinite(hi)
-        & (lo >= prior.y_min)
-        & (hi <= prior.y_max)
-    )
 
 
 def _chunk_seed(seed: int, index: int) -> int:
