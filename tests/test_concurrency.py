@@ -7,6 +7,7 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import optuna
@@ -14,6 +15,7 @@ import pruner_worker
 import pytest
 
 from lcpfn import transforms as tr
+from lcpfn.predict import MAX_CACHED_BYTES as MAX_CACHED
 
 WORKER = Path(__file__).with_name("pruner_worker.py")
 
@@ -84,10 +86,9 @@ def _jobs():
 
 
 def _answers(model, kwargs, uncached=False):
-    pred = model.predict(**kwargs)
-    if uncached:
-        assert hasattr(pred, "_cache")
-        pred._cache = None  # every method recomputes its logits chunk by chunk
+    # uncached: no logits kept, every method recomputes them chunk by chunk
+    with mock.patch("lcpfn.predict.MAX_CACHED_BYTES", 0 if uncached else MAX_CACHED):
+        pred = model.predict(**kwargs)
     return (
         pred.mean(),
         pred.quantile([0.05, 0.5, 0.95]),
@@ -122,9 +123,8 @@ def test_predict_from_eight_threads_matches_serial(tiny):
 def test_one_prediction_shared_by_eight_threads(tiny):
     """Methods of one Prediction (uncached: recomputing logits) in parallel."""
     rng = np.random.default_rng(1)
-    pred = tiny.predict(np.sort(rng.uniform(0, 1, (30, 10)), axis=1), batch_size=4)
-    assert hasattr(pred, "_cache")
-    pred._cache = None
+    with mock.patch("lcpfn.predict.MAX_CACHED_BYTES", 0):  # recompute per method
+        pred = tiny.predict(np.sort(rng.uniform(0, 1, (30, 10)), axis=1), batch_size=4)
     expected = pred.quantile([0.1, 0.9])
     with ThreadPoolExecutor(N_THREADS) as pool:
         futures = [pool.submit(pred.quantile, [0.1, 0.9]) for _ in range(2 * N_THREADS)]

@@ -361,7 +361,7 @@ def test_degraded_fits_are_reported():
         n_divergences=0,
         boundary_rejection_rate=0.01,
     )
-    assert posterior._degradation([good, good]) is None
+    assert posterior.convergence_warning([good, good]) is None
     bad = Diagnostics(
         r_hat_max=1.2,
         ess_bulk_min=10.0,
@@ -369,9 +369,9 @@ def test_degraded_fits_are_reported():
         n_divergences=3,
         boundary_rejection_rate=0.0,
     )
-    message = posterior._degradation([good, bad])
+    message = posterior.convergence_warning([good, bad])
     assert "r_hat > 1.01 on 1" in message and "divergent transitions on 1" in message
-    assert posterior._summarize([good, bad]).n_divergences == 3
+    assert posterior.summarize_diagnostics([good, bad]).n_divergences == 3
 
 
 # ---- calibration (slow) -----------------------------------------------------------

@@ -1,5 +1,6 @@
 """predict(): shapes, ragged batches, t mapping, transforms, errors, loading."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -157,8 +158,13 @@ def test_chunked_and_uncached_batches_give_the_same_answers(tiny, monkeypatch):
     y[:, 0] = 0.1
     whole = tiny.predict(y)
     monkeypatch.setattr("lcpfn.predict.MAX_CACHED_BYTES", 0)
+    calls = []
+    forward = tiny.logits
+    monkeypatch.setattr(tiny, "logits", lambda *a: calls.append(1) or forward(*a))
     chunked = tiny.predict(y, batch_size=5)
-    assert chunked._cache is None
+    assert calls == []  # nothing kept: each method runs the network itself
+    chunked.median()
+    assert len(calls) == 8  # ceil(37 / 5) chunks
     np.testing.assert_allclose(chunked.mean(), whole.mean(), atol=1e-5)
     np.testing.assert_allclose(chunked.sample(3, seed=2).shape, (3, 37, 80))
 
@@ -237,7 +243,8 @@ def test_load_by_path_and_by_name(tiny_model_path, tmp_path):
     with pytest.raises(CheckpointError, match="bad.safetensors"):
         lcpfn.load(bad)
     card = json.loads((tmp_path / "bad.json").read_text())
-    assert card["sha256"] != model.card.get("nothing")
+    tampered = hashlib.sha256((tmp_path / "bad.safetensors").read_bytes()).hexdigest()
+    assert card["sha256"] == model.card["sha256"] != tampered  # what load() checks
 
 
 def test_threads_share_one_model(tiny):

@@ -56,7 +56,8 @@ def _held_out_nll(model, prior):
     held = _held_out(prior)
     with torch.no_grad():
         logits = model.forward_packed(held.t, held.y, held.n_obs)
-        return batch_loss(model, logits, held, False).item()(model, held.y)
+        nll = batch_loss(model, logits, held, False).item()
+    return nll, prior_marginal_nll(model, held.y)
 
 
 def test_tiny_model_learns_beyond_the_prior_marginal(lcpfn_prior):

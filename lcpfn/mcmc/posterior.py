@@ -31,7 +31,13 @@ from lcpfn.predictive import PredictiveDistribution
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.request import Request
 
-__all__ = ["Diagnostics", "Posterior", "PosteriorPredictive"]
+__all__ = [
+    "Diagnostics",
+    "Posterior",
+    "PosteriorPredictive",
+    "convergence_warning",
+    "summarize_diagnostics",
+]
 
 R_HAT_LIMIT = 1.01
 _QUANTILE_TOL = 1e-9  # bisection stops when brackets are this narrow (y units)
@@ -94,7 +100,8 @@ def _curve_diagnostics(idata: Any, stats: dict[str, np.ndarray]) -> list[Diagnos
     ]
 
 
-def _summarize(curves: Sequence[Diagnostics]) -> Diagnostics:
+def summarize_diagnostics(curves: Sequence[Diagnostics]) -> Diagnostics:
+    """The worst of each diagnostic over curves (divergences summed)."""
     r_hats = [d.r_hat_max for d in curves]
     return Diagnostics(
         r_hat_max=float("nan") if np.isnan(r_hats).all() else float(np.nanmax(r_hats)),
@@ -107,7 +114,7 @@ def _summarize(curves: Sequence[Diagnostics]) -> Diagnostics:
     )
 
 
-def _degradation(curves: Sequence[Diagnostics]) -> str | None:
+def convergence_warning(curves: Sequence[Diagnostics]) -> str | None:
     """A warning message if some curve's chains did not converge, else None."""
     high = sum(d.r_hat_max > R_HAT_LIMIT for d in curves)
     diverged = sum(d.n_divergences > 0 for d in curves)
@@ -166,7 +173,7 @@ class Posterior:
         self._draws = {k: v.astype(np.float64) for k, v in draws.items()}
         idata = self._inference_data(stats, np.random.default_rng(seed))
         self.curve_diagnostics = tuple(_curve_diagnostics(idata, stats))
-        self.diagnostics = _summarize(self.curve_diagnostics)
+        self.diagnostics = summarize_diagnostics(self.curve_diagnostics)
         self.idata = idata.isel(curve=0) if request.single else idata
 
     def predict(self, t_query: Any = None) -> PosteriorPredictive:

@@ -100,7 +100,7 @@ from lcpfn.mcmc.posterior import (
     Diagnostics,
     Posterior,
     PosteriorPredictive,
-    _degradation,
+    convergence_warning,
 )
 from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
@@ -361,7 +361,7 @@ def fit_mcmc(
         compile_seconds=compile_seconds,
         seed=int(seed),
     )
-    message = _degradation(posterior.curve_diagnostics)
+    message = convergence_warning(posterior.curve_diagnostics)
     if message:
         warnings.warn(message, stacklevel=2)
     return posterior
