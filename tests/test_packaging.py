@@ -39,7 +39,9 @@ def test_wheel_contains_priors_and_package(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "lcpfn/_priors/lcpfn.toml" in names
     assert "lcpfn/_priors/domhan11.toml" in names
-    assert "lcpfn/sampling.py" in names
+    # every module of the checkout's package, subpackages included, and no other
+    modules = {str(p.relative_to(ROOT)) for p in (ROOT / "lcpfn").rglob("*.py")}
+    assert modules == {n for n in names if n.endswith(".py")}
     shipped = {
         p.name
         for p in (ROOT / "pretrained").glob("*")

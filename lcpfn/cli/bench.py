@@ -19,8 +19,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "bench",
         help="measure a model's model-card figures: prior accuracy and latency",
-        description="Mean log-likelihood, MSE of the median, 90 %% coverage on "
-        "fresh curves from the model's prior at 10/20/40/80 %% observed (the LC-PFN "
+        description="Mean log-likelihood, MSE of the median, 90 % coverage on "
+        "fresh curves from the model's prior at 10/20/40/80 % observed (the LC-PFN "
         "paper's protocol), and one curve's median latency; beside the figures "
         "its card records. With --strata N, also the PFN against the oracle "
         "N(y_clean, sigma) on N curves, by log sigma.",

@@ -20,7 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="score models and baselines on real learning curves (markdown report)",
         description="Score the PFN models, the last value, pow3/pow4/MMF fits and "
         "(on a smaller subsample) MCMC on the real curves of shared/data at the "
-        "10/20/40/80 %% cutoffs; writes real_curves.md, .json and PNGs to --out.",
+        "10/20/40/80 % cutoffs; writes real_curves.md, .json and PNGs to --out.",
     )
     p.add_argument("--data-dir", required=True, help="folder with the .npz files")
     p.add_argument(
