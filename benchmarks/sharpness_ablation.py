@@ -112,7 +112,8 @@ def run_arm(arm: str, minutes: float, runs_dir: Path, seed: int) -> None:
     train(lcpfn.priors.load("lcpfn"), mc, tc, progress=False).save(out)
 
 
-def score(runs_dir: Path, data_dir: str, n_prior: int, n_real: int) -> dict:
+def score(runs_dir: Path, data_dir: str, n_prior: int, n_real: int, done: dict) -> dict:
+    """Scores of every exported model not yet in ``done`` (added to a copy)."""
     from lcpfn.evaluation import evaluate, fraction_splits, summarize
     from lcpfn.evaluation.bench import noise_strata, prior_accuracy
     from lcpfn.evaluation.datasets import load_curves
@@ -122,9 +123,11 @@ def score(runs_dir: Path, data_dir: str, n_prior: int, n_real: int) -> dict:
         curves = load_curves(name, data_dir)
         order = np.random.default_rng(0).permutation(curves.n_curves)
         real[name] = curves.subset(order[:n_real])
-    scores = {}
+    scores = dict(done)
     for card in sorted(runs_dir.glob("*/cpu*min.json")):
         key = f"{card.parent.name}/{card.stem}"
+        if key in scores:
+            continue
         model = lcpfn.load(card.with_suffix(""))
         row = {
             "prior": prior_accuracy(model, n_prior).summary,
@@ -192,13 +195,20 @@ def main() -> None:
             for arm in args.arms:
                 run_arm(arm, minutes, Path(args.runs_dir), args.seed)
         return
+    out = Path(__file__).parent / "results" / "sharpness_ablation"
+    done = {}  # models scored before with the same settings are kept
+    if out.with_suffix(".json").exists():
+        old = json.loads(out.with_suffix(".json").read_text())
+        if (old["n_prior"], old["n_real"]) == (args.n_prior, args.n_real):
+            done = old["scores"]
     record = {
         "command": "python benchmarks/sharpness_ablation.py " + " ".join(sys.argv[1:]),
         "n_prior": args.n_prior,
         "n_real": args.n_real,
-        "scores": score(Path(args.runs_dir), args.data_dir, args.n_prior, args.n_real),
+        "scores": score(
+            Path(args.runs_dir), args.data_dir, args.n_prior, args.n_real, done
+        ),
     }
-    out = Path(__file__).parent / "results" / "sharpness_ablation"
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(record))
     print(markdown(record))

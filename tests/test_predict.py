@@ -87,11 +87,16 @@ def test_long_curves_are_thinned_to_the_model_horizon(tiny):
     rng = np.random.default_rng(0)
     y = np.sort(rng.uniform(0.2, 0.7, 400))
     pred = tiny.predict(y, t_obs=np.arange(1, 401), t_query=[500, 1000], horizon=1000)
-    mask = pred._inputs[2]
-    assert mask.shape == (1, 100) and bool(mask.all())
-    assert pred._inputs[0][0, -1].item() == pytest.approx(
-        40.0
-    )  # last kept: t=400 -> 40
+    # 400 points are thinned to 100 evenly spread ones, the last kept: every
+    # 4th point, t = 4, 8, ..., 400 (model steps 0.4 .. 40)
+    every_4th = tiny.predict(
+        y[3::4], t_obs=np.arange(4, 401, 4), t_query=[500, 1000], horizon=1000
+    )
+    np.testing.assert_array_equal(pred.mean(), every_4th.mean())
+    shifted = tiny.predict(
+        y[2::4], t_obs=np.arange(3, 400, 4), t_query=[500, 1000], horizon=1000
+    )
+    assert not np.array_equal(pred.mean(), shifted.mean())
     assert np.isfinite(pred.mean()).all()
 
 

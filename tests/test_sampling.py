@@ -276,21 +276,20 @@ def test_support_test_on_edge_cases(name):
 
 @pytest.mark.integration
 def test_compiled_evaluation_matches_eager(lcpfn_prior):
-    from lcpfn.prior import sampler as sampling
-
-    g = torch.Generator().manual_seed(0)
-    weights, params = sampling._draw_parameters(
-        lcpfn_prior, 4000, g, torch.device("cpu")
+    fused = lcpfn.sample_curves(lcpfn_prior, 4000, seed=0, compile=True)
+    eager = lcpfn.sample_curves(lcpfn_prior, 4000, seed=0)
+    # the fused kernel's curves are the mixture of the parameters it returns
+    # (float32 rounding of another evaluation order; values are O(1) or less)
+    again = mixture.mixture(
+        lcpfn_prior, fused.weights, fused.params, fused.t[None, :], xp=torch
     )
-    t = torch.arange(1.0, 101.0)[None, :]
-    eager, inside_eager = sampling._evaluate(lcpfn_prior, weights, params, t)
-    fused, inside_fused = sampling._compiled_evaluate()(lcpfn_prior, weights, params, t)
-    finite = torch.isfinite(eager)
-    assert torch.equal(finite, torch.isfinite(fused))
-    # float32 rounding of a different evaluation order; values are O(1) or less
-    torch.testing.assert_close(fused[finite], eager[finite], atol=1e-5, rtol=1e-5)
-    # at most a handful of draws sit within rounding of a constraint
-    assert (inside_eager != inside_fused).sum() <= 2
+    torch.testing.assert_close(fused.y_clean, again, atol=1e-5, rtol=1e-5)
+    # a draw within rounding of a constraint may be kept by one path only,
+    # which shifts the rows after it: the first rows agree
+    torch.testing.assert_close(
+        fused.y_clean[:100], eager.y_clean[:100], atol=1e-5, rtol=1e-5
+    )
+    assert fused.n_proposed == pytest.approx(eager.n_proposed, rel=0.01)
 
 
 def test_impossible_prior_raises_instead_of_looping(lcpfn_prior):

@@ -37,9 +37,8 @@ distribution is the exact truncated posterior. Every retained draw lies in S
 (checked in float32 as the prior's sampler does). The share of rejected
 transitions is ``Diagnostics.boundary_rejection_rate``; divergences keep their
 usual meaning. The surrogate looks at the two ends only: evaluating all
-n_steps steps in every leapfrog step made batched sampling four times slower
-(18.8 s against 4.5 s per curve), and most violations show at the ends (as the
-prior's sampler finds); rejections did not become more frequent.
+n_steps steps in every leapfrog step makes sampling several times slower, and
+most violations show at the ends (as the prior's sampler finds).
 
 Chains start at importance-resampled prior draws: ``N_INIT_DRAWS`` draws from
 the untruncated prior, those in S weighted by their likelihood (Gumbel top-k,
@@ -50,27 +49,19 @@ families trade places (a curve explained by pow3, or by janoschek with pow3's
 weight near 0), and the parameters of a family with a small weight follow its
 prior. NUTS does not jump between such modes, so the R-hat over all
 parameters flags chains that sit in different modes even where they predict
-alike. Measured on 16 LC-PFN prior curves with 20 observed steps, 4 chains x
-(500 + 500), diagonal mass, target_accept_prob 0.8: 4 curves had r_hat > 1.01
-over all parameters (worst 1.27, in the weights and janoschek's parameters),
-1 curve for f(100), the extrapolated value. On 8 of these curves (those 4
-and 4 others) a dense mass matrix and target_accept_prob 0.9 (the defaults
-now) cut the divergent transitions from 514 to 118, but the same 4 curves
-kept r_hat > 1.01 (worst 1.55): modes, not tuning. Four chains are the default so that
-R-hat sees a mode one chain misses; the predictive weighs chains equally, so
-on such curves a mode's share is the share of chains that found it, not its
-posterior mass. ``fit_mcmc`` warns about them; ``Posterior.curve_diagnostics``
-names them. Simulation-based calibration (benchmarks/results/sbc.md, run
-with 2 chains and a diagonal mass matrix) found uniform ranks for all
-parameters and f(100), and the predictive's mean log-likelihood moved by at
-most 0.04 between 4 x (100 + 100) and 4 x (250 + 250) on 16 prior curves
-(benchmarks/results/pfn_vs_mcmc.md): the errors are small on average.
+alike, and a dense mass matrix with target_accept_prob 0.9 (the defaults)
+reduces divergences but does not merge modes. Four chains are the default so
+that R-hat sees a mode one chain misses; the predictive weighs chains
+equally, so on such curves a mode's share is the share of chains that found
+it, not its posterior mass. ``fit_mcmc`` warns about them;
+``Posterior.curve_diagnostics`` names them. Convergence counts, simulation-
+based calibration and accuracy against the budget are in
+benchmarks/results/sbc.md, pfn_vs_mcmc.md and pfn_vs_mcmc_1000.md.
 
 Many curves are fit at once: one NUTS chain is a pure JAX function, vectorized
-(``jax.vmap``) over chains and curves and compiled once per batch shape
-(about 70 s with the defaults on this project's shared 2-core CPU). A batch
-costs about the time of its slowest curve: 4 chains x (250 + 250) took 22 s
-per curve in batches of 8 there (benchmarks/results/pfn_vs_mcmc.md).
+(``jax.vmap``) over chains and curves and compiled once per batch shape. A
+batch costs about the time of its slowest curve (timings in
+benchmarks/results/pfn_vs_mcmc.md).
 
 NaN policy: as in ``lcpfn.predict``, a NaN in ``y_obs`` marks an unobserved
 step; every curve needs one observed value; outputs contain no NaN.
