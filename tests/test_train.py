@@ -270,6 +270,10 @@ def test_scale_aware_model_learns_with_the_whole_recipe(lcpfn_prior):
     # measured: -1.6 after 100 steps; the prior marginal of y is ~+0.0
     # and a model ignoring its inputs could not go below it
     assert nll_y < -0.8, nll_y
+    # its card states the bar widths in y: far below 1e-3 at a low-noise
+    # curve's last value (equal-mass prior bars: ~1e-2 near 0)
+    widths = result.card()["bar_widths"]
+    assert widths["units"] == "curve" and widths["finest"] < 1e-5
 
 
 def test_integrated_noise_loss_is_the_expected_sampled_loss(lcpfn_prior):

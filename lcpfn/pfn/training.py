@@ -53,6 +53,7 @@ from lcpfn.pfn.checkpoint import (
     load_model,
     save_checkpoint,
 )
+from lcpfn.pfn.curve_scale import SCALE_MIN
 from lcpfn.pfn.model import CurvePFN, ModelConfig, query_positions
 from lcpfn.prior.sampler import sample_curves
 from lcpfn.prior.spec import CurvePrior
@@ -152,6 +153,7 @@ class TrainResult:
             "prior": self.prior.to_dict(),
             "prior_sha256": self.prior.hash(),
             "n_parameters": self.model.n_parameters(),
+            "bar_widths": _bar_widths(self.model),
             "curves_seen": self.curves_seen,
             "seed": self.train_config.seed,
             "training_seconds": round(self.seconds, 1),
@@ -641,6 +643,30 @@ def _progress(total: int, done: int, enabled: bool):
     return tqdm(
         total=total, initial=done, disable=not enabled, unit="step", dynamic_ncols=True
     )
+
+
+def _bar_widths(model: CurvePFN) -> dict[str, Any]:
+    """Finest and coarsest inner bar in y units where values live, [0, 1].
+
+    For bars in the curve's own units the width in y depends on the curve: a
+    bar at distance d from the last value is ``relative * sqrt((z_fine *
+    scale)^2 + d^2)`` wide, so it is reported for the extreme scales.
+    """
+    b = model.bars.borders.double()
+    if not model.config.curve_units:
+        lo, hi = b[:-1], b[1:]  # tails excluded below
+        inside = (hi > 0) & (lo < 1)
+        w = (hi - lo)[inside][1:-1]  # inner bars only
+        return {"units": "prior", "finest": float(w.min()), "coarsest": float(w.max())}
+    z = (b[1:] + b[:-1]) / 2
+    w = b[1:] - b[:-1]
+    at_last = int(z.abs().argmin())
+    at_one = int((z - 1.0).abs().argmin())
+    return {
+        "units": "curve",
+        "finest": float(w[at_last] * SCALE_MIN),  # at the last value, smallest scale
+        "coarsest": float(w[at_one]),  # 1 away from the last value, scale 1
+    }
 
 
 def _hardware() -> str:
