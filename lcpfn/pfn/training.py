@@ -240,7 +240,7 @@ def train(
         torch.cuda.set_device(device)
     total_steps = math.ceil(tc.n_curves / (tc.batch_size * world))
     start, cpu_start = time.perf_counter(), time.process_time()
-    decay_start = total_steps - int(tc.decay_fraction * total_steps)
+    decay_start = _decay_start(total_steps, tc.decay_fraction)
 
     state = (
         _resumable_checkpoint(tc, mc, prior, decay_start) if tc.checkpoint_dir else None
@@ -419,7 +419,7 @@ def _resumable_checkpoint(
         old_total = math.ceil(
             old["n_curves"] / (old["batch_size"] * candidate.get("world_size", 1))
         )
-        old_decay_start = old_total - int(old["decay_fraction"] * old_total)
+        old_decay_start = _decay_start(old_total, old["decay_fraction"])
         if candidate["step"] <= min(decay_start, old_decay_start):
             return candidate
     raise InputError(
@@ -554,8 +554,14 @@ def lr_factor(
             max(1, int(tc.warmup_fraction * total_steps)), total_steps
         )
     warmup = max(1, tc.warmup_curves // (tc.batch_size * world))
-    decay_start = total_steps - int(tc.decay_fraction * total_steps)
-    return _warmup_stable_decay(warmup, decay_start, total_steps)
+    return _warmup_stable_decay(
+        warmup, _decay_start(total_steps, tc.decay_fraction), total_steps
+    )
+
+
+def _decay_start(total_steps: int, decay_fraction: float) -> int:
+    """The first step of a wsd schedule's decay (a stable-phase checkpoint's last)."""
+    return total_steps - int(decay_fraction * total_steps)
 
 
 def _warmup_stable_decay(warmup: int, decay_start: int, total: int) -> Callable:
