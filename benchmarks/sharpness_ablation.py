@@ -51,9 +51,17 @@ import lcpfn
 from lcpfn.pfn.model import ModelConfig
 from lcpfn.pfn.training import TrainConfig, train
 
-BASE_MODEL = dict(n_layers=4, n_heads=4, d_model=128, n_bars=1000)
+BASE_MODEL = dict(
+    n_layers=4, n_heads=4, d_model=128, n_bars=1000, scale_aware=False, curve_units=False
+)
 BASE_TRAIN = dict(
-    batch_size=128, lr=1e-3, schedule="wsd", decay_fraction=0.2, warmup_curves=10_000
+    batch_size=128,
+    lr=1e-3,
+    schedule="wsd",
+    decay_fraction=0.2,
+    warmup_curves=10_000,
+    noise_prior_share=1.0,
+    integrate_noise=False,
 )
 ARMS = {
     "baseline": ({}, {}),
@@ -68,12 +76,10 @@ ARMS = {
 }
 
 
-def configs(arm: str, n_curves: int, folder: Path, seed: int):
-    model_kw, train_kw = ARMS[arm]
-    mc = ModelConfig(**BASE_MODEL, **model_kw)
+def configs(model_kw: dict, train_kw: dict, n_curves: int, folder: Path, seed: int):
+    mc = ModelConfig(**{**BASE_MODEL, **model_kw})
     tc = TrainConfig(
-        **BASE_TRAIN,
-        **train_kw,
+        **{**BASE_TRAIN, **train_kw},
         n_curves=n_curves,
         seed=seed,
         checkpoint_dir=str(folder / "ckpt"),
@@ -82,33 +88,46 @@ def configs(arm: str, n_curves: int, folder: Path, seed: int):
     return mc, tc
 
 
-def throughput(arm: str, folder: Path, seed: int) -> float:
-    """Curves per CPU-second of this arm (measured once, then read back)."""
+def throughput(model_kw: dict, train_kw: dict, folder: Path, seed: int) -> float:
+    """Curves per CPU-second of this recipe (measured once, then read back)."""
     path = folder / "rate.json"
     if path.exists():
         return json.loads(path.read_text())["curves_per_cpu_second"]
-    prior = lcpfn.priors.load("lcpfn")
-    mc, tc = configs(arm, 30 * BASE_TRAIN["batch_size"], folder, seed)
+    batch = {**BASE_TRAIN, **train_kw}["batch_size"]
+    mc, tc = configs(model_kw, train_kw, 30 * batch, folder, seed)
     tc = TrainConfig(**{**asdict(tc), "checkpoint_dir": None, "log_every": 1})
     cpu = []
-    train(prior, mc, tc, progress=False,
+    train(lcpfn.priors.load("lcpfn"), mc, tc, progress=False,
           callback=lambda step, m: cpu.append(time.process_time()))  # fmt: skip
-    rate = 20 * BASE_TRAIN["batch_size"] / (cpu[29] - cpu[9])  # steps 11..30
+    rate = 20 * batch / (cpu[29] - cpu[9])  # steps 11..30
     path.write_text(json.dumps({"curves_per_cpu_second": rate}))
     return rate
 
 
-def run_arm(arm: str, minutes: float, runs_dir: Path, seed: int) -> None:
-    """Train ``arm`` to a budget of ``minutes`` CPU-minutes (extending a shorter
-    budget's run), export it as ``<arm>/cpu<minutes>min``."""
-    folder = runs_dir / arm
+def budget_name(minutes: float) -> str:
+    """``cpu<minutes>min``, with no dot (the exported files add their suffix)."""
+    return f"cpu{minutes:g}min".replace(".", "_")
+
+
+def budget_minutes(name: str) -> float:
+    """Inverse of ``budget_name``."""
+    return float(name[3:-3].replace("_", "."))
+
+
+def train_to_budget(
+    folder: Path, model_kw: dict, train_kw: dict, minutes: float, seed: int
+) -> None:
+    """Train a recipe to ``minutes`` CPU-minutes of one thread (extending a
+    shorter budget's run in ``folder``) and export it as ``budget_name(minutes)``."""
     folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"cpu{minutes:g}min"
+    out = folder / budget_name(minutes)
     if out.with_suffix(".json").exists():
         return
-    n_curves = int(throughput(arm, folder, seed) * 60 * minutes) // 128 * 128
-    mc, tc = configs(arm, n_curves, folder, seed)
-    print(f"{arm}: {minutes} CPU-min = {n_curves} curves", flush=True)
+    batch = {**BASE_TRAIN, **train_kw}["batch_size"]
+    rate = throughput(model_kw, train_kw, folder, seed)
+    n_curves = int(rate * 60 * minutes) // batch * batch
+    mc, tc = configs(model_kw, train_kw, n_curves, folder, seed)
+    print(f"{folder.name}: {minutes} CPU-min = {n_curves} curves", flush=True)
     train(lcpfn.priors.load("lcpfn"), mc, tc, progress=False).save(out)
 
 
@@ -193,7 +212,9 @@ def main() -> None:
         torch.set_num_threads(1)
         for minutes in sorted(args.budgets):  # every arm at a budget, then the next
             for arm in args.arms:
-                run_arm(arm, minutes, Path(args.runs_dir), args.seed)
+                model_kw, train_kw = ARMS[arm]
+                folder = Path(args.runs_dir) / arm
+                train_to_budget(folder, model_kw, train_kw, minutes, args.seed)
         return
     out = Path(__file__).parent / "results" / "sharpness_ablation"
     done = {}  # models scored before with the same settings are kept

@@ -6,7 +6,10 @@ import torch
 from lcpfn.errors import InputError
 from lcpfn.pfn.model import CurvePFN, ModelConfig
 
-CFG = ModelConfig(n_layers=2, n_heads=2, d_model=32, n_bars=20, max_steps=100)
+CFG = ModelConfig(
+    n_layers=2, n_heads=2, d_model=32, n_bars=20, max_steps=100, scale_aware=False,
+    curve_units=False,
+)  # fmt: skip
 
 
 @pytest.fixture

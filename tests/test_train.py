@@ -333,7 +333,7 @@ def test_wsd_run_extends_to_the_run_planned_that_long(lcpfn_prior, tmp_path):
         assert torch.equal(a, b), name
     assert not torch.equal(short.model.head.weight, long.model.head.weight)
     assert [r["step"] for r in extended.resumes] == [15]
-    cosine = dict(batch_size=8, log_every=5, checkpoint_every=5)
+    cosine = dict(schedule="cosine", batch_size=8, log_every=5, checkpoint_every=5)
     train(lcpfn_prior, MC, _tc(tmp_path / "cos", n_curves=5 * 8, **cosine),
           progress=False)  # fmt: skip
     with pytest.raises(InputError, match="used train_config"):  # cosine: fixed length

@@ -30,6 +30,14 @@ from lcpfn.pfn.model import CurvePFN, ModelConfig
 __all__ = ["save_checkpoint", "load_checkpoint", "export_model", "load_model"]
 
 FORMAT_VERSION = 1
+# Cards and checkpoints written before these fields existed lack their keys:
+# raw-input models with bars of prior values, trained with today's recipe.
+BEFORE_SCALE_AWARE = {"scale_aware": False, "curve_units": False}
+BEFORE_SHARPNESS_RECIPE = {
+    "schedule": "cosine",
+    "noise_prior_share": 1.0,
+    "integrate_noise": False,
+}
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
@@ -190,7 +198,8 @@ def load_model(
     try:
         state = load_file(str(weights))
         with torch.random.fork_rng(devices=[]):  # initial weights are overwritten
-            model = CurvePFN(ModelConfig(**card["model_config"]), state["bars.borders"])
+            config = ModelConfig(**{**BEFORE_SCALE_AWARE, **card["model_config"]})
+            model = CurvePFN(config, state["bars.borders"])
     except (SafetensorError, KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{weights}: cannot rebuild the model: {err}") from err
     try:

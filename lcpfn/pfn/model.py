@@ -35,17 +35,22 @@ __all__ = ["ModelConfig", "CurvePFN", "query_positions"]
 
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
-    """Size of a CurvePFN. ``d_ff`` defaults to ``2 * d_model`` as in LC-PFN."""
+    """Size and inputs of a CurvePFN. ``d_ff`` defaults to ``2 * d_model`` as in LC-PFN.
 
-    n_layers: int = 6
+    The defaults are the recipe chosen by the sharpness ablation
+    (benchmarks/results/sharpness_ablation.md) at the size chosen by the
+    scaling check (benchmarks/results/scaling.md).
+    """
+
+    n_layers: int = 4
     n_heads: int = 4
-    d_model: int = 256
+    d_model: int = 128
     d_ff: int | None = None
     n_bars: int = 1000
     max_steps: int = 100  # length of the training curves; t is encoded as t / max_steps
     dropout: float = 0.0
-    scale_aware: bool = False  # read each curve at its own scale (lcpfn.curve_scale)
-    curve_units: bool = False  # bars in the curve's own units (needs scale_aware)
+    scale_aware: bool = True  # read each curve at its own scale (pfn.curve_scale)
+    curve_units: bool = True  # bars in the curve's own units (needs scale_aware)
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "n_heads", "d_model", "n_bars", "max_steps"):

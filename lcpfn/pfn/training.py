@@ -48,6 +48,8 @@ from torch import Tensor
 from lcpfn.errors import CheckpointError, InputError
 from lcpfn.pfn.bars import make_borders, make_curve_borders
 from lcpfn.pfn.checkpoint import (
+    BEFORE_SCALE_AWARE,
+    BEFORE_SHARPNESS_RECIPE,
     export_model,
     load_checkpoint,
     load_model,
@@ -71,11 +73,16 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """How to train. ``n_curves`` counts curves over all ranks."""
+    """How to train. ``n_curves`` counts curves over all ranks.
+
+    The defaults are the recipe chosen by the sharpness ablation
+    (benchmarks/results/sharpness_ablation.md): the extendable wsd schedule, a
+    low-noise proposal weighted back to the prior, the integrated noise target.
+    """
 
     n_curves: int = 1_000_000
-    batch_size: int = 256  # curves per optimizer step and rank
-    lr: float = 3e-4
+    batch_size: int = 128  # curves per optimizer step and rank
+    lr: float = 1e-3
     weight_decay: float = 0.0
     warmup_fraction: float = 0.05  # cosine: share of the steps spent warming up
     grad_clip: float = 1.0
@@ -85,13 +92,13 @@ class TrainConfig:
     checkpoint_every: int = 500  # optimizer steps
     log_every: int = 50
     compile: bool = False
-    schedule: str = "cosine"  # "cosine" over n_curves, or "wsd" (extendable)
+    schedule: str = "wsd"  # "wsd" (extendable), or "cosine" over n_curves
     decay_fraction: float = 0.2  # wsd: share of the steps spent decaying
-    warmup_curves: int = 50_000  # wsd: warm-up length, fixed so a run can be extended
-    noise_prior_share: float = 1.0  # 1: log sigma from the prior, unweighted
+    warmup_curves: int = 10_000  # wsd: warm-up length, fixed so a run can be extended
+    noise_prior_share: float = 0.75  # 1: log sigma from the prior, unweighted
     noise_low: float = -9.0  # the proposal's uniform part for log sigma
     noise_high: float = -2.0
-    integrate_noise: bool = False
+    integrate_noise: bool = True  # target: the expected bar NLL under the known noise
     init_from: str | None = None  # exported model (path without suffix) to start from
 
     def __post_init__(self) -> None:
@@ -186,8 +193,8 @@ class TrainResult:
                 f"({prior.hash()[:12]})"
             )
         mc, tc = (
-            ModelConfig(**state["model_config"]),
-            TrainConfig(**state["train_config"]),
+            ModelConfig(**{**BEFORE_SCALE_AWARE, **state["model_config"]}),
+            TrainConfig(**{**BEFORE_SHARPNESS_RECIPE, **state["train_config"]}),
         )
         model = CurvePFN(mc, state["model"]["bars.borders"])
         model.load_state_dict(state["model"])
