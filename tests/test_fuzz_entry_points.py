@@ -242,15 +242,17 @@ def predictors(tiny, monkeypatch):
     """Every ``predict(y_obs, t_obs, t_query, *, horizon, transform)``; MCMC
     stops where sampling would begin (all of its checks run for real)."""
     pytest.importorskip("numpyro")
-    from lcpfn.mcmc import sampler
+    from lcpfn.mcmc import sampler, smc
     from lcpfn.mcmc.baseline import McmcBaseline
 
     monkeypatch.setattr(sampler, "_sample_batches", _stub_sampler)
+    monkeypatch.setattr(smc, "run_in_chunks", _stub_sampler)
     return {
         "pfn": tiny.predict,
         "last_value": bl.LastValue().predict,
         "pow3": bl.ParametricFit(max_nfev=1).predict,
         "mcmc": McmcBaseline(n_chains=1, n_warmup=1, n_samples=1).predict,
+        "smc": McmcBaseline(method="smc", n_runs=1, n_particles=4).predict,
     }
 
 
@@ -297,19 +299,20 @@ def test_every_entry_point_gives_the_same_error(predictors, case):
     if "transform" not in kwargs and case not in ("query_beyond", "query_shape"):
         # fit_mcmc takes no transform and no t_query: it checks the observed
         # steps against the horizon, as a query at the horizon would be
-        from lcpfn.mcmc import fit_mcmc
+        from lcpfn.mcmc import fit_mcmc, fit_smc
 
-        fit = _outcome(
-            fit_mcmc,
-            kwargs.get("t_obs"),
-            kwargs["y_obs"],
-            "lcpfn",
-            horizon=kwargs.get("horizon"),
-        )
-        if case == "no_steps_left":  # no query to be made yet: fits
-            assert fit == "accepted"
-        else:
-            assert fit == outcomes["last_value"]
+        for fit_posterior in (fit_mcmc, fit_smc):
+            fit = _outcome(
+                fit_posterior,
+                kwargs.get("t_obs"),
+                kwargs["y_obs"],
+                "lcpfn",
+                horizon=kwargs.get("horizon"),
+            )
+            if case == "no_steps_left":  # no query to be made yet: fits
+                assert fit == "accepted"
+            else:
+                assert fit == outcomes["last_value"]
 
 
 @st.composite

@@ -2,6 +2,10 @@
 
 - ``model``: the NumPyro model generated from a ``CurvePrior``.
 - ``sampler``: NUTS chains for batches of curves (``fit_mcmc``).
+- ``smc``: adaptive tempered SMC, which finds every mode (``fit_smc``).
+- ``importance``: brute-force importance sampling from the prior, the check
+  of both where its effective sample size is large.
+- ``arguments``: the argument checks and model inputs both samplers share.
 - ``posterior``: the result (ArviZ data, diagnostics) and its predictive.
 - ``baseline``: MCMC as a predictor of the evaluation harness.
 
@@ -10,5 +14,6 @@ JAX is imported when a sampler runs, not when this package is imported.
 
 from lcpfn.mcmc.posterior import Diagnostics, Posterior, PosteriorPredictive
 from lcpfn.mcmc.sampler import fit_mcmc
+from lcpfn.mcmc.smc import fit_smc
 
-__all__ = ["Diagnostics", "Posterior", "PosteriorPredictive", "fit_mcmc"]
+__all__ = ["Diagnostics", "Posterior", "PosteriorPredictive", "fit_mcmc", "fit_smc"]

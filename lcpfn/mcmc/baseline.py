@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from lcpfn.mcmc.posterior import R_HAT_LIMIT
+from lcpfn.errors import InputError
+from lcpfn.mcmc.posterior import ESS_MIN, R_HAT_LIMIT
 from lcpfn.mcmc.sampler import DEFAULT_N_STEPS, fit_mcmc
+from lcpfn.mcmc.smc import fit_smc
 from lcpfn.predictive import InMetricUnits
 from lcpfn.request import parse_request
 from lcpfn.transforms import Transform
@@ -23,23 +25,36 @@ __all__ = ["McmcBaseline"]
 
 @dataclass(frozen=True, kw_only=True)
 class McmcBaseline:
-    """MCMC on the PFN's prior (``lcpfn.mcmc.fit_mcmc``) as a predictor.
+    """The reference posterior on the PFN's prior as a predictor.
+
+    ``method`` "nuts" samples with ``lcpfn.mcmc.fit_mcmc`` (``n_chains``,
+    ``n_warmup``, ``n_samples``), "smc" with ``lcpfn.mcmc.fit_smc``
+    (``n_runs``, ``n_particles``, ``n_mcmc_steps``).
 
     The arguments are read by ``lcpfn.request.parse_request``, as
     ``Extrapolator.predict``'s are; curves are mapped into the prior's space
     with ``transform.forward``, sampled there, and the posterior predictive is
     read back in the metric's units (``lcpfn.predictive.InMetricUnits``).
     Each curve's ``status`` is "ok", or "r_hat>1.01" / "divergent" when its
-    chains did not converge or had divergent transitions (such curves are
-    scored, and counted, not left out).
+    chains did not converge, "ess<400" when too few effective draws, or
+    "divergent" after divergent transitions (such curves are scored, and
+    counted, not left out).
     """
 
     prior: str = "lcpfn"
+    method: str = "nuts"
     n_chains: int = 4
     n_warmup: int = 500
     n_samples: int = 500
+    n_runs: int = 4
+    n_particles: int = 1000
+    n_mcmc_steps: int = 10
     seed: int = 0
     batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.method not in ("nuts", "smc"):
+            raise InputError(f"method must be 'nuts' or 'smc'; got {self.method!r}")
 
     def predict(
         self,
@@ -64,28 +79,38 @@ class McmcBaseline:
         )
         with warnings.catch_warnings():  # convergence is reported per curve
             warnings.simplefilter("ignore")
-            posterior = fit_mcmc(
-                request.out(request.t),
-                request.out(request.z),
-                self.prior,
-                seed=self.seed,
-                n_chains=self.n_chains,
-                n_warmup=self.n_warmup,
-                n_samples=self.n_samples,
-                horizon=request.horizon,
-                batch_size=self.batch_size,
+            data = (request.out(request.t), request.out(request.z), self.prior)
+            common = dict(
+                seed=self.seed, horizon=request.horizon, batch_size=self.batch_size
             )
-        status = np.array(
-            [
-                "r_hat>1.01"
-                if d.r_hat_max > R_HAT_LIMIT
-                else ("divergent" if d.n_divergences else "ok")
-                for d in posterior.curve_diagnostics
-            ]
-        )
+            if self.method == "smc":
+                posterior = fit_smc(
+                    *data,
+                    n_runs=self.n_runs,
+                    n_particles=self.n_particles,
+                    n_mcmc_steps=self.n_mcmc_steps,
+                    **common,
+                )
+            else:
+                posterior = fit_mcmc(
+                    *data,
+                    n_chains=self.n_chains,
+                    n_warmup=self.n_warmup,
+                    n_samples=self.n_samples,
+                    **common,
+                )
+        status = np.array([_status(d) for d in posterior.curve_diagnostics])
         return InMetricUnits(
             posterior.predict(request.out(request.steps)),
             request.transform,
             observed=request.observed,
             status=status,
         )
+
+
+def _status(d: Any) -> str:
+    if d.r_hat_max > R_HAT_LIMIT:
+        return f"r_hat>{R_HAT_LIMIT}"
+    if d.ess_bulk_min < ESS_MIN:
+        return f"ess<{ESS_MIN}"
+    return "divergent" if d.n_divergences else "ok"

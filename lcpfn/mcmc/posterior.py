@@ -35,11 +35,13 @@ __all__ = [
     "Diagnostics",
     "Posterior",
     "PosteriorPredictive",
+    "converged",
     "convergence_warning",
     "summarize_diagnostics",
 ]
 
 R_HAT_LIMIT = 1.01
+ESS_MIN = 400  # bulk ESS over all chains (Vehtari et al., 2021)
 _QUANTILE_TOL = 1e-9  # bisection stops when brackets are this narrow (y units)
 _ROWS_PER_PASS = 2**22  # predictive: (curves x draws x queries) per vectorized pass
 
@@ -53,9 +55,13 @@ def _arviz() -> Any:
 class Diagnostics:
     """Convergence summary: the worst value over all parameters (and curves).
 
-    ``r_hat_max`` is NaN with a single chain (R-hat compares chains).
+    ``r_hat_max`` is NaN with a single chain (R-hat compares chains; for SMC,
+    the independent runs are the chains and their particles the draws).
     ``boundary_rejection_rate`` is the share of NUTS proposals that left the
-    prior's support and were rejected (see ``lcpfn.mcmc``'s module docstring).
+    prior's support and were rejected (see ``lcpfn.mcmc``'s module docstring;
+    NaN for SMC). SMC only (NaN for NUTS): ``log_evidence_sd``, the standard
+    deviation of the runs' log evidence estimates, and ``final_ess_min``, the
+    smallest effective sample size of a run's final importance weights.
     """
 
     r_hat_max: float
@@ -63,15 +69,20 @@ class Diagnostics:
     ess_tail_min: float
     n_divergences: int
     boundary_rejection_rate: float
+    method: str = "nuts"
+    log_evidence_sd: float = math.nan
+    final_ess_min: float = math.nan
 
 
-def _curve_diagnostics(idata: Any, stats: dict[str, np.ndarray]) -> list[Diagnostics]:
+def _curve_diagnostics(
+    idata: Any, stats: dict[str, np.ndarray], method: str
+) -> list[Diagnostics]:
     """One Diagnostics per curve, from an InferenceData with a ``curve`` dim.
 
     Shapes: stats (B, C, S) each  ->  B Diagnostics
     """
     az = _arviz()
-    B, C, _ = stats["diverging"].shape
+    B, C, _ = next(iter(stats.values())).shape
 
     def worst(dataset: Any, reduce: Callable[..., np.ndarray], nan: float) -> Any:
         # NaN comes from a chain that never moved: count it as the worst value
@@ -86,8 +97,15 @@ def _curve_diagnostics(idata: Any, stats: dict[str, np.ndarray]) -> list[Diagnos
     )
     ess_bulk = worst(az.ess(idata.posterior, method="bulk"), np.min, 0.0)
     ess_tail = worst(az.ess(idata.posterior, method="tail"), np.min, 0.0)
-    divergences = stats["diverging"].sum(axis=(1, 2))
-    rejected = stats["boundary_rejected"].mean(axis=(1, 2))
+    if method == "smc":  # per-run statistics, constant along the draws
+        divergences = np.zeros(B, dtype=int)
+        rejected = np.full(B, np.nan)
+        log_z_sd = stats["log_evidence"][:, :, 0].std(axis=1, ddof=1 if C > 1 else 0)
+        final_ess = stats["final_ess"][:, :, 0].min(axis=1)
+    else:
+        divergences = stats["diverging"].sum(axis=(1, 2))
+        rejected = stats["boundary_rejected"].mean(axis=(1, 2))
+        log_z_sd = final_ess = np.full(B, np.nan)
     return [
         Diagnostics(
             r_hat_max=float(r_hat[b]),
@@ -95,6 +113,9 @@ def _curve_diagnostics(idata: Any, stats: dict[str, np.ndarray]) -> list[Diagnos
             ess_tail_min=float(ess_tail[b]),
             n_divergences=int(divergences[b]),
             boundary_rejection_rate=float(rejected[b]),
+            method=method,
+            log_evidence_sd=float(log_z_sd[b]),
+            final_ess_min=float(final_ess[b]),
         )
         for b in range(B)
     ]
@@ -102,29 +123,51 @@ def _curve_diagnostics(idata: Any, stats: dict[str, np.ndarray]) -> list[Diagnos
 
 def summarize_diagnostics(curves: Sequence[Diagnostics]) -> Diagnostics:
     """The worst of each diagnostic over curves (divergences summed)."""
-    r_hats = [d.r_hat_max for d in curves]
+
+    def nan_worst(values: list[float], reduce: Callable[..., float]) -> float:
+        return float("nan") if np.isnan(values).all() else float(reduce(values))
+
     return Diagnostics(
-        r_hat_max=float("nan") if np.isnan(r_hats).all() else float(np.nanmax(r_hats)),
+        r_hat_max=nan_worst([d.r_hat_max for d in curves], np.nanmax),
         ess_bulk_min=min(d.ess_bulk_min for d in curves),
         ess_tail_min=min(d.ess_tail_min for d in curves),
         n_divergences=sum(d.n_divergences for d in curves),
-        boundary_rejection_rate=float(
-            np.mean([d.boundary_rejection_rate for d in curves])
+        boundary_rejection_rate=nan_worst(
+            [d.boundary_rejection_rate for d in curves], np.nanmean
         ),
+        method=curves[0].method,
+        log_evidence_sd=nan_worst([d.log_evidence_sd for d in curves], np.nanmax),
+        final_ess_min=nan_worst([d.final_ess_min for d in curves], np.nanmin),
+    )
+
+
+def converged(d: Diagnostics) -> bool:
+    """The convergence criterion: R-hat <= R_HAT_LIMIT (where chains exist),
+    bulk ESS >= ESS_MIN and no divergent transition."""
+    return (
+        not d.r_hat_max > R_HAT_LIMIT
+        and d.ess_bulk_min >= ESS_MIN
+        and d.n_divergences == 0
     )
 
 
 def convergence_warning(curves: Sequence[Diagnostics]) -> str | None:
-    """A warning message if some curve's chains did not converge, else None."""
-    high = sum(d.r_hat_max > R_HAT_LIMIT for d in curves)
-    diverged = sum(d.n_divergences > 0 for d in curves)
-    if not (high or diverged):
+    """A warning message if some curve's sampler did not converge, else None."""
+    if all(converged(d) for d in curves):
         return None
+    high = sum(d.r_hat_max > R_HAT_LIMIT for d in curves)
+    low = sum(d.ess_bulk_min < ESS_MIN for d in curves)
+    diverged = sum(d.n_divergences > 0 for d in curves)
+    advice = (
+        "raise n_particles or n_mcmc_steps"
+        if curves[0].method == "smc"
+        else "raise n_warmup and n_samples, or target_accept_prob against divergences"
+    )
     return (
-        f"MCMC may not have converged: r_hat > {R_HAT_LIMIT} on {high} and "
-        f"divergent transitions on {diverged} of {len(curves)} curve(s) "
-        f"(see Posterior.curve_diagnostics); raise n_warmup and n_samples, or "
-        f"target_accept_prob against divergences"
+        f"{curves[0].method.upper()} may not have converged: r_hat > {R_HAT_LIMIT} "
+        f"on {high}, bulk ESS < {ESS_MIN} on {low} and divergent transitions on "
+        f"{diverged} of {len(curves)} curve(s) (see Posterior.curve_diagnostics); "
+        f"{advice}"
     )
 
 
@@ -137,8 +180,11 @@ class Posterior:
             ``"pow3.c"``, ..., plus ``"weights"`` (F,) and ``"log_sigma"``),
             ``posterior_predictive`` (``"y"`` at the observed steps),
             ``observed_data`` (``"y"``), ``constant_data`` (``"t"``, user
-            units) and ``sample_stats`` (``diverging``, ``n_steps``,
-            ``acceptance_rate``, ``step_size``, ``lp``, ``boundary_rejected``).
+            units) and ``sample_stats`` (NUTS: ``diverging``, ``n_steps``,
+            ``acceptance_rate``, ``step_size``, ``lp``, ``boundary_rejected``;
+            SMC, per run: ``log_evidence``, ``final_ess``, ``n_stages``,
+            ``finished``, ``acceptance_rate``, ``rejuvenation_acceptance``).
+        method: "nuts" (``fit_mcmc``) or "smc" (``fit_smc``).
         diagnostics: ``Diagnostics``, worst case over all curves.
         curve_diagnostics: one ``Diagnostics`` per curve.
         seconds: sampling wall time per curve (compilation not included).
@@ -162,8 +208,10 @@ class Posterior:
         seconds: float,
         compile_seconds: float,
         seed: int,
+        method: str = "nuts",
     ) -> None:
         self.prior = prior
+        self.method = method
         self.horizon = request.horizon
         self.n_steps = n_steps
         self.seconds = seconds
@@ -171,8 +219,14 @@ class Posterior:
         self.observed = request.observed
         self._request = request
         self._draws = {k: v.astype(np.float64) for k, v in draws.items()}
+        B, C, S = next(iter(draws.values())).shape[:3]
+        # per-run statistics (SMC) are repeated along the draws
+        stats = {
+            k: np.broadcast_to(v[:, :, None], (B, C, S)) if v.ndim == 2 else v
+            for k, v in stats.items()
+        }
         idata = self._inference_data(stats, np.random.default_rng(seed))
-        self.curve_diagnostics = tuple(_curve_diagnostics(idata, stats))
+        self.curve_diagnostics = tuple(_curve_diagnostics(idata, stats, method))
         self.diagnostics = summarize_diagnostics(self.curve_diagnostics)
         self.idata = idata.isel(curve=0) if request.single else idata
 
@@ -233,7 +287,7 @@ class Posterior:
         az = _arviz()
         t, y = self._request.t, self._request.y
         B, T = y.shape
-        C, S = stats["diverging"].shape[1:]
+        C, S = next(iter(stats.values())).shape[1:]
         observed = ~np.isnan(y)
         loc, scale = self._components(t * self.n_steps / self.horizon)
         y_rep = loc + scale[..., None] * rng.standard_normal(loc.shape)  # (B, CS, T)

@@ -80,6 +80,7 @@ from typing import Any
 import numpy as np
 
 from lcpfn.errors import InputError, SamplingError
+from lcpfn.mcmc.arguments import check_seed, model_inputs, open_unit, positive_int
 from lcpfn.mcmc.model import (
     clean_curves,
     import_backend,
@@ -96,7 +97,6 @@ from lcpfn.mcmc.posterior import (
 from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.prior.spec import load as load_prior
-from lcpfn.request import parse_horizon, parse_request
 
 __all__ = ["Diagnostics", "Posterior", "PosteriorPredictive", "fit_mcmc"]
 
@@ -308,37 +308,23 @@ def fit_mcmc(
     if not isinstance(prior, CurvePrior):
         raise TypeError(f"prior must be a CurvePrior, a name or a path; got {prior!r}")
     settings = _Settings(
-        n_steps=_positive_int(n_steps, "n_steps", minimum=2),
-        n_chains=_positive_int(n_chains, "n_chains"),
-        n_warmup=_positive_int(n_warmup, "n_warmup"),
-        n_samples=_positive_int(n_samples, "n_samples"),
-        target_accept_prob=_open_unit(target_accept_prob, "target_accept_prob"),
-        max_tree_depth=_positive_int(max_tree_depth, "max_tree_depth"),
+        n_steps=positive_int(n_steps, "n_steps", minimum=2),
+        n_chains=positive_int(n_chains, "n_chains"),
+        n_warmup=positive_int(n_warmup, "n_warmup"),
+        n_samples=positive_int(n_samples, "n_samples"),
+        target_accept_prob=open_unit(target_accept_prob, "target_accept_prob"),
+        max_tree_depth=positive_int(max_tree_depth, "max_tree_depth"),
         dense_mass=dense_mass,
     )
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     if not isinstance(dense_mass, bool):
         raise InputError(f"dense_mass must be True or False; got {dense_mass!r}")
-    if not (isinstance(seed, int | np.integer) and 0 <= seed < 2**63):
-        raise InputError(f"seed must be an integer in [0, 2**63); got {seed!r}")
-    horizon = parse_horizon(horizon, settings.n_steps)
-    # the queries come with Posterior.predict; until then the horizon stands
-    # in for them, so that the observed steps are checked against it
-    request = parse_request(
-        y_obs,
-        t_obs,
-        horizon,
-        horizon=horizon,
-        transform=None,
-        max_steps=settings.n_steps,
+    seed = check_seed(seed)
+    request, horizon, (t_model, y_model, mask) = model_inputs(
+        y_obs, t_obs, horizon, settings.n_steps
     )
     jax, _, _ = import_backend()
-
-    t, y = request.t, request.z  # y_obs is in the prior's units already
-    mask = ~np.isnan(y)
-    t_model = np.where(mask, t * settings.n_steps / horizon, 1.0).astype(np.float32)
-    y_model = np.where(mask, y, 0.0).astype(np.float32)
-    keys = jax.random.split(jax.random.key(int(seed)), y.shape[0])
+    keys = jax.random.split(jax.random.key(seed), y_model.shape[0])
     draws, stats, seconds, compile_seconds = _sample_batches(
         prior, settings, batch_size, keys, t_model, y_model, mask
     )
@@ -350,7 +336,7 @@ def fit_mcmc(
         n_steps=settings.n_steps,
         seconds=seconds,
         compile_seconds=compile_seconds,
-        seed=int(seed),
+        seed=seed,
     )
     message = convergence_warning(posterior.curve_diagnostics)
     if message:
@@ -376,22 +362,13 @@ def _sample_batches(
         keys (B,), t, y, mask (B, T)  ->  draws {site: (B, C, S, ...)},
         stats {name: (B, C, S)}, sampling seconds per curve, compile seconds
     """
-    import jax
-
-    B, T = y.shape
-    n_chunks = math.ceil(B / batch_size)
-    size = math.ceil(B / n_chunks)
-    run, compile_seconds = _compiled_runner(prior, settings, (size, T))
-    parts = []
-    start = time.perf_counter()
-    for first in range(0, B, size):
-        rows = np.minimum(np.arange(first, first + size), B - 1)
-        out = run(keys[rows], t[rows], y[rows], mask[rows])
-        parts.append(jax.tree.map(lambda a, k=B - first: np.asarray(a)[:k], out))
-    seconds = (time.perf_counter() - start) / B
-    draws, stats = (
-        {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
-        for i in (0, 1)
+    draws, stats, seconds, compile_seconds = run_in_chunks(
+        lambda shape: _compiled_runner(prior, settings, shape),
+        batch_size,
+        keys,
+        t,
+        y,
+        mask,
     )
     if not stats["in_support"].all():
         curves = np.flatnonzero(~stats["in_support"].all(axis=(1, 2)))
@@ -404,17 +381,40 @@ def _sample_batches(
     return draws, stats, seconds, compile_seconds
 
 
-def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise InputError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+def run_in_chunks(
+    compiled_for: Callable[[tuple[int, int]], tuple[Callable[..., Any], float]],
+    batch_size: int,
+    keys: Any,
+    t: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, float]:
+    """Run a compiled sampler over equal chunks of curves.
 
+    The B curves are cut into ceil(B / batch_size) chunks of equal size (the
+    last padded with copies of its last curve), so one compilation serves all.
+    ``compiled_for((size, T))`` returns the sampler for that chunk shape and the
+    seconds its compilation took.
 
-def _open_unit(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-        raise InputError(f"{name} must be a number in (0, 1); got {value!r}")
-    if not 0 < value < 1:
-        raise InputError(f"{name} must lie in (0, 1); got {value!r}")
-    return float(value)
+    Shapes:
+        keys (B,), t, y, mask (B, T)  ->  draws {site: (B, ...)},
+        stats {name: (B, ...)}, sampling seconds per curve, compile seconds
+    """
+    import jax
+
+    B, T = y.shape
+    n_chunks = math.ceil(B / batch_size)
+    size = math.ceil(B / n_chunks)
+    run, compile_seconds = compiled_for((size, T))
+    parts = []
+    start = time.perf_counter()
+    for first in range(0, B, size):
+        rows = np.minimum(np.arange(first, first + size), B - 1)
+        out = run(keys[rows], t[rows], y[rows], mask[rows])
+        parts.append(jax.tree.map(lambda a, k=B - first: np.asarray(a)[:k], out))
+    seconds = (time.perf_counter() - start) / B
+    draws, stats = (
+        {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
+        for i in (0, 1)
+    )
+    return draws, stats, seconds, compile_seconds

@@ -175,18 +175,14 @@ class BarDistribution(nn.Module):
 
     def _inverse_cdf(self, logits: Tensor, levels: Tensor) -> Tensor:
         """Shapes: logits (..., K), levels (L, ...) in (0, 1)  ->  (L, ...)."""
-        p = (
-            torch.softmax(logits.float(), dim=-1)
-            .unsqueeze(0)
-            .expand(levels.shape[0], *logits.shape)
-        )  # (L, ..., K)
+        p = torch.softmax(logits.float(), dim=-1)  # (..., K)
         cum = torch.cumsum(p, dim=-1)
-        k = torch.searchsorted(cum.contiguous(), levels.unsqueeze(-1).contiguous())
-        k = k.clamp(0, self.n_bars - 1)  # (L, ..., 1)
-        p_k = p.gather(-1, k).squeeze(-1)
-        before = cum.gather(-1, k).squeeze(-1) - p_k
-        k = k.squeeze(-1)
-        u = ((levels - before) / p_k.clamp_min(1e-30)).clamp(0.0, 1.0)
+        at = torch.movedim(levels, 0, -1).contiguous()  # (..., L): all levels at once
+        k = torch.searchsorted(cum, at).clamp(0, self.n_bars - 1)  # (..., L)
+        p_k = p.gather(-1, k)
+        before = cum.gather(-1, k) - p_k
+        k, p_k, before = (torch.movedim(x, -1, 0) for x in (k, p_k, before))
+        u = ((levels - before) / p_k.clamp_min(1e-30)).clamp(0.0, 1.0)  # (L, ...)
         b, w = self.borders, self.widths()
         inner = b[k] + u * w[k]
         s_left, s_right = self._tail_scales()

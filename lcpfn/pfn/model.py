@@ -111,6 +111,42 @@ class _Block(nn.Module):
         h = h + self.proj(a.transpose(1, 2).reshape(B, L, D))
         return h + self.ff(self.norm2(h))
 
+    def forward_split(self, h: Tensor, obs_mask: Tensor) -> Tensor:
+        """``forward`` for T observed then Q query tokens, with ``attention_mask``'s
+        pattern computed directly: the observed tokens attend among themselves
+        (T x T), each query to the real observed points and to itself (Q x T
+        and Q x 1) instead of the masked (T + Q) x (T + Q) of ``forward``.
+
+        Shapes: h (B, T + Q, D), obs_mask (B, T) bool -> (B, T + Q, D)
+        """
+        B, L, D = h.shape
+        T = obs_mask.shape[1]
+        q, k, v = (
+            self.qkv(self.norm1(h))
+            .view(B, L, 3, self.n_heads, D // self.n_heads)
+            .transpose(1, 3)  # (B, H, 3, L, Dh)
+            .unbind(2)
+        )
+        p = self.dropout if self.training else 0.0
+        eye = torch.eye(T, dtype=torch.bool, device=h.device)
+        a_obs = F.scaled_dot_product_attention(
+            q[:, :, :T],
+            k[:, :, :T],
+            v[:, :, :T],
+            attn_mask=(obs_mask[:, None, :] | eye[None]).unsqueeze(1),
+            dropout_p=p,
+        )  # (B, H, T, Dh)
+        q_qry, k_qry, v_qry = q[:, :, T:], k[:, :, T:], v[:, :, T:]
+        scale = q.shape[-1] ** -0.5
+        to_obs = (q_qry @ k[:, :, :T].transpose(-1, -2)) * scale  # (B, H, Q, T)
+        to_obs = to_obs.masked_fill(~obs_mask[:, None, None, :], -torch.inf)
+        to_self = (q_qry * k_qry).sum(-1, keepdim=True) * scale  # (B, H, Q, 1)
+        w = F.dropout(torch.softmax(torch.cat([to_obs, to_self], -1), -1), p)
+        a_qry = w[..., :T] @ v[:, :, :T] + w[..., T:] * v_qry  # (B, H, Q, Dh)
+        a = torch.cat([a_obs, a_qry], dim=2)  # (B, H, L, Dh)
+        h = h + self.proj(a.transpose(1, 2).reshape(B, L, D))
+        return h + self.ff(self.norm2(h))
+
 
 class CurvePFN(nn.Module):
     """Transformer PFN mapping observed points and query steps to bar logits."""
@@ -150,7 +186,8 @@ class CurvePFN(nn.Module):
             curve = self.enc_curve(scale.features)[:, None]  # (B, 1, D)
             obs, qry = obs + curve, qry + curve
         h = torch.cat([obs, qry], dim=1)  # (B, T + Q, D)
-        h = self._run_blocks(h, attention_mask(obs_mask, t_query.shape[1]))
+        for block in self.blocks:
+            h = block.forward_split(h, obs_mask)
         return self.head(self.norm(h[:, T:]))  # (B, Q, K)
 
     def forward_packed(self, t: Tensor, y: Tensor, n_obs: Tensor) -> Tensor:

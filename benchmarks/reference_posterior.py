@@ -1,0 +1,167 @@
+"""The reference posterior against brute force: NUTS and tempered SMC on prior curves.
+
+Usage:
+    python benchmarks/reference_posterior.py [--n-curves 16] [--cutoffs 10 20 40 80]
+        [--n-draws 4000000] [--methods nuts smc] [--seed 20261201]
+        [--nuts-warmup 1000] [--nuts-samples 1000]
+        [--smc-particles 1000] [--smc-steps 10] [--out reference_posterior]
+
+Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
+observes the first ``cutoff`` of their 100 steps and scores each sampler's
+posterior predictive on the rest: the mean log density of the unseen values
+(the PFN's metric). The brute-force reference is importance sampling from
+``--n-draws`` prior draws of the PFN's torch sampler
+(``lcpfn.mcmc.importance``); it is trusted where its effective sample size is
+at least 1,000, and there each sampler must be within 0.05 nats of it.
+Each sampler's convergence is judged by ``lcpfn.mcmc.posterior.converged``
+(R-hat <= 1.01, bulk ESS >= 400, no divergence); its cost is sampling seconds
+per curve (compilation excluded), measured in the same run.
+
+Writes benchmarks/results/<out>.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import lcpfn
+from lcpfn.mcmc import fit_mcmc, fit_smc
+from lcpfn.mcmc.importance import importance_predictive
+from lcpfn.mcmc.posterior import converged
+
+RESULTS = Path(__file__).parent / "results"
+N_STEPS = 100
+IS_ESS_MIN = 1000
+TOLERANCE = 0.05  # nats
+
+
+def fit(method: str, y_obs: np.ndarray, prior, args) -> object:
+    with warnings.catch_warnings():  # convergence is counted per curve
+        warnings.simplefilter("ignore")
+        if method == "smc":
+            return fit_smc(
+                None,
+                y_obs,
+                prior,
+                seed=args.seed,
+                n_particles=args.smc_particles,
+                n_mcmc_steps=args.smc_steps,
+            )
+        return fit_mcmc(
+            None,
+            y_obs,
+            prior,
+            seed=args.seed,
+            n_warmup=args.nuts_warmup,
+            n_samples=args.nuts_samples,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-curves", type=int, default=16)
+    parser.add_argument("--cutoffs", type=int, nargs="+", default=[10, 20, 40, 80])
+    parser.add_argument("--n-draws", type=int, default=4_000_000)
+    parser.add_argument("--methods", nargs="+", default=["nuts", "smc"])
+    parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--nuts-warmup", type=int, default=1000)
+    parser.add_argument("--nuts-samples", type=int, default=1000)
+    parser.add_argument("--smc-particles", type=int, default=1000)
+    parser.add_argument("--smc-steps", type=int, default=10)
+    parser.add_argument("--out", default="reference_posterior")
+    args = parser.parse_args()
+    prior = lcpfn.priors.load("lcpfn")
+    batch = lcpfn.sample_curves(prior, args.n_curves, N_STEPS, seed=args.seed)
+    y = batch.y.numpy().astype(np.float64)  # (n, 100)
+    steps = np.arange(N_STEPS)
+    y_obs = np.concatenate([np.where(steps < k, y, np.nan) for k in args.cutoffs])
+    y_query = np.concatenate([np.where(steps >= k, y, np.nan) for k in args.cutoffs])
+    start = time.perf_counter()
+    brute = importance_predictive(prior, y_obs, y_query, n_draws=args.n_draws)
+    is_seconds = time.perf_counter() - start
+    n = args.n_curves
+    rows = {"importance": {}, **{m: {} for m in args.methods}}
+    for j, k in enumerate(args.cutoffs):
+        part = slice(j * n, (j + 1) * n)
+        rows["importance"][k] = {
+            "log_likelihood": (brute.log_density[part, k:].mean(1)).tolist(),
+            "ess": brute.ess[part].tolist(),
+        }
+        for method in args.methods:
+            post = fit(method, y[:, :k], prior, args)
+            pred = post.predict(np.arange(k + 1.0, N_STEPS + 1.0))
+            rows[method][k] = {
+                "log_likelihood": pred.log_prob(y[:, k:]).mean(1).tolist(),
+                "converged": [converged(d) for d in post.curve_diagnostics],
+                "r_hat_max": [d.r_hat_max for d in post.curve_diagnostics],
+                "ess_bulk_min": [d.ess_bulk_min for d in post.curve_diagnostics],
+                "seconds_per_curve": post.seconds,
+                "compile_seconds": post.compile_seconds,
+            }
+            print(method, k, json.dumps({
+                key: rows[method][k][key]
+                for key in ("seconds_per_curve", "compile_seconds")
+            }), flush=True)  # fmt: skip
+    record = {
+        "command": "python benchmarks/reference_posterior.py " + " ".join(sys.argv[1:]),
+        "settings": vars(args),
+        "importance_seconds": is_seconds,
+        "log_sigma": batch.log_sigma.tolist(),
+        "rows": rows,
+    }
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / f"{args.out}.md").write_text(markdown(record))
+    print(markdown(record))
+
+
+def markdown(record: dict) -> str:
+    s = record["settings"]
+    lines = [
+        "# Reference posterior against brute-force importance sampling",
+        "",
+        f"Command: `{record['command']}`",
+        "",
+        f"{s['n_curves']} curves of the LC-PFN prior (seed {s['seed']}); "
+        f"importance sampling from {s['n_draws']:,} prior draws "
+        f"({record['importance_seconds']:.0f} s for all rows), trusted where its "
+        f"ESS >= {IS_ESS_MIN}. NUTS: 4 x ({s['nuts_warmup']} + "
+        f"{s['nuts_samples']}); SMC: 4 runs x {s['smc_particles']} particles, "
+        f"{s['smc_steps']} HMC moves per stage. LL: mean log density of the "
+        "unseen values.",
+        "",
+        "| cutoff | method | converged | IS-trusted curves | mean abs LL diff to IS "
+        "| max abs LL diff | within 0.05 | mean LL | s / curve |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    imp = record["rows"]["importance"]
+    for k in s["cutoffs"]:
+        k_key = str(k) if str(k) in imp else k
+        ref = np.array(imp[k_key]["log_likelihood"])
+        trusted = np.array(imp[k_key]["ess"]) >= IS_ESS_MIN
+        for method in s["methods"]:
+            row = record["rows"][method][k_key]
+            ll = np.array(row["log_likelihood"])
+            diff = np.abs(ll - ref)[trusted]
+            cells = (
+                [f"{diff.mean():.3f}", f"{diff.max():.3f}",
+                 f"{(diff <= TOLERANCE).sum()} / {trusted.sum()}"]
+                if trusted.any()
+                else ["-", "-", "-"]
+            )  # fmt: skip
+            lines.append(
+                f"| {k} % | {method} | {sum(row['converged'])} / {len(ll)} | "
+                f"{trusted.sum()} | " + " | ".join(cells)
+                + f" | {ll.mean():.3f} | {row['seconds_per_curve']:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

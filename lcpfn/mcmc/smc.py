@@ -1,0 +1,375 @@
+"""Adaptive tempered SMC: a reference posterior that finds every mode.
+
+The target is the same truncated posterior as ``lcpfn.mcmc.sampler``'s (prior
+x 1_S x likelihood, in the unconstrained space of the NumPyro model's sites).
+NUTS chains started inside one mode stay there; tempered sequential Monte
+Carlo instead starts from the prior, which covers every mode, and moves a
+population of particles through the bridge ``prior x 1_S x likelihood^lambda``
+from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
+
+- each stage picks the next lambda so that the reweighted particles keep an
+  effective sample size of ``target_ess`` times their number, resamples them
+  (systematic) and moves each with ``n_mcmc_steps`` HMC transitions of
+  ``n_leapfrog`` leapfrog steps; the inverse mass matrix is the population's
+  weighted covariance (dense: the parameters trade off) and the step size is
+  adapted from stage to stage towards an acceptance rate of 0.65;
+- HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
+  and a proposal outside S (checked at every step t = 1..n_steps) is
+  rejected, which leaves the exact truncated target invariant (the argument
+  of ``lcpfn.mcmc.sampler``'s docstring), so every particle stays in S;
+- the mass of each mode is carried by the importance weights, not by where a
+  chain happened to start.
+
+``n_runs`` independent populations per curve play the role of chains. After
+lambda = 1 each run draws ``n_particles / chain_length`` ancestors by its
+final weights and runs an HMC chain of ``chain_length`` transitions from each;
+the draws are these chains, one after another, so ArviZ's R-hat compares the
+runs (mode masses included) and its bulk ESS sees the chains'
+autocorrelation. Each run's log evidence and the effective sample size of its
+final weights are SMC's own diagnostics.
+
+Shapes: B curves, T observed steps, R runs, N particles per run, d unconstrained
+dimensions.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lcpfn.errors import InputError, SamplingError
+from lcpfn.mcmc.arguments import check_seed, model_inputs, open_unit, positive_int
+from lcpfn.mcmc.model import (
+    WALL_WIDTH,
+    clean_curves,
+    import_backend,
+    latent_sites,
+    parameter_values,
+    violation,
+)
+from lcpfn.mcmc.posterior import Posterior, convergence_warning
+from lcpfn.mcmc.sampler import DEFAULT_N_STEPS, run_in_chunks
+from lcpfn.prior.mixture import accepts
+from lcpfn.prior.spec import CurvePrior
+from lcpfn.prior.spec import load as load_prior
+
+__all__ = ["fit_smc"]
+
+_PRIOR_OVERSAMPLING = 10  # prior draws per particle; the LC-PFN prior accepts ~20 %
+_MAX_STAGES = 1000  # a safety cap; a curve that hits it is reported as unfinished
+_TARGET_ACCEPT = 0.65  # HMC's step size is adapted towards this
+
+
+@dataclass(frozen=True)
+class _Settings:
+    n_steps: int
+    n_runs: int
+    n_particles: int
+    n_mcmc_steps: int
+    n_leapfrog: int
+    chain_length: int
+    target_ess: float
+
+
+_COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+def _compiled_runner(
+    prior: CurvePrior, s: _Settings, shapes: tuple[int, int]
+) -> tuple[Callable[..., Any], float]:
+    """The compiled sampler for (B, T)-shaped chunks and the seconds compiling took."""
+    jax, _, _ = import_backend()
+    key = (prior.hash(), s, shapes)
+    if key in _COMPILED:
+        return _COMPILED[key], 0.0
+    B, T = shapes
+    start = time.perf_counter()
+    lowered = jax.jit(_build_runner(prior, s)).lower(
+        jax.random.split(jax.random.key(0), B),
+        jax.ShapeDtypeStruct((B, T), "float32"),
+        jax.ShapeDtypeStruct((B, T), "float32"),
+        jax.ShapeDtypeStruct((B, T), "bool"),
+    )
+    _COMPILED[key] = lowered.compile()
+    return _COMPILED[key], time.perf_counter() - start
+
+
+def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
+    """A pure function: keys (B,), t, y, mask (B, T) -> draws, stats.
+
+    Shapes:
+        returns ({site: (B, R, N, ...)}, {stat: (B, R)})
+    """
+    import jax
+    import jax.numpy as jnp
+    from blackjax.mcmc import hmc
+    from blackjax.smc import adaptive_tempered, resampling
+    from jax import lax, random
+    from jax.flatten_util import ravel_pytree
+    from jax.scipy.stats import norm
+    from numpyro.distributions import biject_to
+
+    sites = latent_sites(prior)
+    to_value = {name: biject_to(d.support) for name, d in sites.items()}
+    grid = jnp.arange(1.0, s.n_steps + 1.0)
+    ends = jnp.array([1.0, float(s.n_steps)])
+    zeros = {name: jnp.zeros(d.event_shape) for name, d in sites.items()}
+    _, unravel = ravel_pytree(zeros)
+    dim = sum(int(np.prod(d.event_shape)) for d in sites.values())
+    hmc_kernel = hmc.build_kernel()
+
+    def values_of(x: Any) -> dict[str, Any]:
+        z = unravel(x)
+        return {name: to_value[name](z[name]) for name in sites}
+
+    def in_support(x: Any) -> Any:
+        f = clean_curves(prior, parameter_values(prior, values_of(x), jnp), grid, jnp)
+        return accepts(prior, f, xp=jnp)
+
+    def log_prior(x: Any) -> Any:
+        """The prior's log density in unconstrained space, with the soft wall."""
+        z = unravel(x)
+        total = 0.0
+        for name, d in sites.items():
+            value = to_value[name](z[name])
+            log_det = to_value[name].log_abs_det_jacobian(z[name], value)
+            total = total + jnp.sum(d.log_prob(value)) + jnp.sum(log_det)
+        f = clean_curves(prior, parameter_values(prior, values_of(x), jnp), ends, jnp)
+        wall = -0.5 * jnp.square(violation(prior, f, jnp) / WALL_WIDTH)
+        return total + jnp.nan_to_num(wall, nan=-jnp.inf)
+
+    def log_likelihood(x: Any, t: Any, y: Any, mask: Any) -> Any:
+        values = parameter_values(prior, values_of(x), jnp)
+        f = clean_curves(prior, values, t, jnp)
+        ll = norm.logpdf(y, f, jnp.exp(values["log_sigma"]))
+        return jnp.where(mask, jnp.nan_to_num(ll, nan=-jnp.inf), 0.0).sum()
+
+    def move(key: Any, state: Any, logdensity_fn: Any, step_size: Any, inv_mass: Any):
+        """One HMC transition on the surrogate; a proposal outside S is rejected."""
+        new, info = hmc_kernel(
+            key, state, logdensity_fn, step_size, inv_mass, s.n_leapfrog
+        )
+        inside = in_support(new.position)
+        new = jax.tree.map(lambda a, b: jnp.where(inside, a, b), new, state)
+        return new, {"acceptance_rate": info.acceptance_rate * inside}
+
+    def prior_particles(key: Any) -> Any:
+        """N draws of the truncated prior, unconstrained: (N, d)."""
+        n = s.n_particles * _PRIOR_OVERSAMPLING
+        keys = random.split(key, len(sites) + 1)
+        draws = {
+            name: d.sample(k, (n,))
+            for (name, d), k in zip(sites.items(), keys[1:], strict=True)
+        }
+        f = clean_curves(prior, parameter_values(prior, draws, jnp), grid, jnp)
+        ok = accepts(prior, f, xp=jnp)
+        priority = jnp.where(ok, random.uniform(keys[0], (n,)), -1.0)
+        _, idx = lax.top_k(priority, s.n_particles)
+        z = {name: to_value[name].inv(draws[name][idx]) for name in sites}
+        flat = jax.vmap(lambda i: ravel_pytree({k: v[i] for k, v in z.items()})[0])(
+            jnp.arange(s.n_particles)
+        )
+        return flat, ok[idx].all()
+
+    def population_covariance(particles: Any, weights: Any) -> Any:
+        """The weighted covariance of the particles: HMC's inverse mass matrix."""
+        centred = particles - weights @ particles
+        cov = (weights[:, None] * centred).T @ centred  # (d, d)
+        return cov + 1e-8 * jnp.eye(dim)
+
+    def run(key: Any, t: Any, y: Any, mask: Any) -> Any:
+        def loglik(x: Any) -> Any:
+            return log_likelihood(x, t, y, mask)
+
+        smc_step = adaptive_tempered.build_kernel(
+            log_prior,
+            loglik,
+            move,
+            hmc.init,
+            resampling.systematic,
+            s.target_ess,
+        )
+        key_init, key_loop, key_final = random.split(key, 3)
+        particles, inside = prior_particles(key_init)
+
+        def not_done(carry: Any) -> Any:
+            state, *_, stage = carry
+            return (state.tempering_param < 1.0) & (stage < _MAX_STAGES)
+
+        def stage_step(carry: Any) -> Any:
+            state, key, log_z, step_size, accept, stage = carry
+            key, k = random.split(key)
+            params = {
+                "step_size": step_size[None],
+                "inv_mass": population_covariance(state.particles, state.weights)[None],
+            }
+            state, info = smc_step(k, state, s.n_mcmc_steps, params)
+            rate = jnp.mean(info.update_info["acceptance_rate"])
+            step_size = step_size * jnp.exp(2.0 * (rate - _TARGET_ACCEPT))
+            log_z = log_z + info.log_likelihood_increment
+            return state, key, log_z, step_size, accept + rate, stage + 1
+
+        carry = (adaptive_tempered.init(particles), key_loop, 0.0, 0.5, 0.0, 0)
+        state, _, log_z, step_size, accept, stages = lax.while_loop(
+            not_done, stage_step, carry
+        )
+        final_ess = 1.0 / jnp.sum(state.weights**2)
+        # the draws: chain_length-step chains at the posterior from ancestors
+        # drawn by the final weights, chain after chain (so that ESS sees their
+        # autocorrelation)
+        n_chains = s.n_particles // s.chain_length
+        k_resample, k_moves = random.split(key_final)
+        x0 = state.particles[resampling.systematic(k_resample, state.weights, n_chains)]
+        inv_mass = population_covariance(state.particles, state.weights)
+
+        def target(x: Any) -> Any:
+            return log_prior(x) + loglik(x)
+
+        def chain(x: Any, key: Any) -> Any:
+            def transition(h: Any, k: Any) -> Any:
+                h, info = move(k, h, target, step_size, inv_mass)
+                return h, (h.position, info["acceptance_rate"])
+
+            keys = random.split(key, s.chain_length)
+            _, (xs, rates) = lax.scan(transition, hmc.init(x, target), keys)
+            return xs, rates.mean()
+
+        xs, final_accept = jax.vmap(chain)(x0, random.split(k_moves, n_chains))
+        draws = jax.vmap(values_of)(xs.reshape(n_chains * s.chain_length, dim))
+        stats = {
+            "log_evidence": log_z,
+            "final_ess": final_ess,
+            "n_stages": stages,
+            "finished": state.tempering_param >= 1.0,
+            "in_support": inside,
+            "acceptance_rate": accept / jnp.maximum(stages, 1),
+            "final_acceptance": final_accept.mean(),
+        }
+        return draws, stats
+
+    def curve(key: Any, t: Any, y: Any, mask: Any) -> Any:
+        keys = random.split(key, s.n_runs)
+        return jax.vmap(run, in_axes=(0, None, None, None))(keys, t, y, mask)
+
+    return jax.vmap(curve)
+
+
+def fit_smc(
+    t_obs: Any,
+    y_obs: Any,
+    prior: CurvePrior | str | Path,
+    *,
+    seed: int = 0,
+    n_runs: int = 4,
+    n_particles: int = 1000,
+    n_mcmc_steps: int = 10,
+    n_leapfrog: int = 10,
+    chain_length: int = 4,
+    target_ess: float = 0.9,
+    n_steps: int = DEFAULT_N_STEPS,
+    horizon: float | None = None,
+    batch_size: int = 16,
+) -> Posterior:
+    """Sample the posterior of ``prior``'s curve model by adaptive tempered SMC.
+
+    The arguments ``t_obs``, ``y_obs``, ``prior``, ``seed``, ``n_steps``,
+    ``horizon`` and ``batch_size`` are ``fit_mcmc``'s; see the module docstring
+    for the algorithm.
+
+    Args:
+        n_runs: independent particle populations per curve (the "chains" of
+            the result: R-hat compares them).
+        n_particles: particles per run (the "draws" of each chain).
+        n_mcmc_steps: HMC transitions per particle and stage.
+        n_leapfrog: leapfrog steps per HMC transition.
+        chain_length: transitions of each final chain at the posterior; a
+            divisor of ``n_particles``.
+        target_ess: share of the particles that each stage's reweighting keeps
+            as effective sample size; higher means more, gentler stages.
+
+    Returns:
+        A ``Posterior`` (method "smc") whose diagnostics hold R-hat and ESS
+        across runs and, per curve, the runs' log evidence spread and final
+        effective sample size.
+
+    Raises:
+        InputError (a ValueError) or TypeError naming the bad argument;
+        ImportError without jax/numpyro/arviz/blackjax; SamplingError if the
+        prior's support was not found from the prior draws.
+
+    Shapes:
+        as ``fit_mcmc``, with chains = runs and draws = particles.
+    """
+    if isinstance(prior, str | Path):
+        prior = load_prior(prior)
+    if not isinstance(prior, CurvePrior):
+        raise TypeError(f"prior must be a CurvePrior, a name or a path; got {prior!r}")
+    settings = _Settings(
+        n_steps=positive_int(n_steps, "n_steps", minimum=2),
+        n_runs=positive_int(n_runs, "n_runs"),
+        n_particles=positive_int(n_particles, "n_particles", minimum=2),
+        n_mcmc_steps=positive_int(n_mcmc_steps, "n_mcmc_steps"),
+        n_leapfrog=positive_int(n_leapfrog, "n_leapfrog"),
+        chain_length=positive_int(chain_length, "chain_length", minimum=2),
+        target_ess=open_unit(target_ess, "target_ess"),
+    )
+    if settings.n_particles % settings.chain_length:
+        raise InputError(
+            f"n_particles must be a multiple of chain_length; got n_particles="
+            f"{n_particles}, chain_length={chain_length}"
+        )
+    batch_size = positive_int(batch_size, "batch_size")
+    seed = check_seed(seed)
+    try:
+        import blackjax  # noqa: F401
+    except ImportError as err:
+        raise ImportError(
+            "fit_smc needs blackjax; install it with: pip install lcpfn[mcmc]"
+        ) from err
+    request, horizon, (t, y, mask) = model_inputs(
+        y_obs, t_obs, horizon, settings.n_steps
+    )
+    jax, _, _ = import_backend()
+    keys = jax.random.split(jax.random.key(seed), y.shape[0])
+    draws, stats, seconds, compile_seconds = run_in_chunks(
+        lambda shape: _compiled_runner(prior, settings, shape),
+        batch_size,
+        keys,
+        t,
+        y,
+        mask,
+    )
+    if not stats["in_support"].all():
+        bad = np.flatnonzero(~stats["in_support"].all(axis=1))
+        raise SamplingError(
+            f"curve(s) {bad[:5].tolist()}: too few of "
+            f"{settings.n_particles * _PRIOR_OVERSAMPLING} prior draws fell in the "
+            f"prior's support to start {settings.n_particles} particles"
+        )
+    if not stats["finished"].all():
+        bad = np.flatnonzero(~stats["finished"].all(axis=1))
+        raise SamplingError(
+            f"curve(s) {bad[:5].tolist()}: tempering did not reach the posterior in "
+            f"{_MAX_STAGES} stages; lower target_ess"
+        )
+    posterior = Posterior(
+        prior=prior,
+        draws=draws,
+        stats={k: v for k, v in stats.items() if k not in ("in_support", "finished")},
+        request=request,
+        n_steps=settings.n_steps,
+        seconds=seconds,
+        compile_seconds=compile_seconds,
+        seed=seed,
+        method="smc",
+    )
+    message = convergence_warning(posterior.curve_diagnostics)
+    if message:
+        warnings.warn(message, stacklevel=2)
+    return posterior

@@ -1,0 +1,157 @@
+"""lcpfn.mcmc.smc and lcpfn.mcmc.importance: SMC samples the exact posterior,
+the brute-force reference agrees with a hand-written one.
+
+One SMC fit of the small one-family prior of test_mcmc (a curve pressed
+against y_max) is shared; fits of the full LC-PFN prior against importance
+sampling run in benchmarks/reference_posterior.py and the slow test below.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from lcpfn.errors import InputError
+from lcpfn.mcmc import fit_smc
+from lcpfn.mcmc.baseline import McmcBaseline
+from lcpfn.mcmc.importance import importance_predictive
+
+from test_mcmc import NEAR_WALL, exact_near_wall, ilog2, small_prior  # noqa: F401
+
+az = pytest.importorskip("arviz")
+pytest.importorskip("blackjax")
+
+SMC = {"n_runs": 2, "n_particles": 400, "n_mcmc_steps": 5, "chain_length": 4}
+
+
+@pytest.fixture(scope="module")
+def near_wall(small_prior):  # noqa: F811
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **SMC)
+
+
+def test_near_wall_posterior_matches_importance_sampling(near_wall):
+    w, exact = exact_near_wall()
+    post = near_wall.idata.posterior
+    draws = {k: post[k].values for k in ("ilog2.a", "log_sigma")}  # (R, N)
+    draws["f100"] = near_wall.curves([100.0])[:, 0].reshape(2, -1)
+    for name, x in exact.items():
+        mean = (w * x).sum()
+        sd = np.sqrt((w * (x - mean) ** 2).sum())
+        # SMC error is about sd / sqrt(ESS); 4.5 of those, plus a little for
+        # the importance-sampling estimate, bounds a correct sampler's miss
+        bound = 4.5 * sd / np.sqrt(float(az.ess(draws[name]))) + 0.03 * sd
+        assert abs(draws[name].mean() - mean) < bound, (name, draws[name].mean(), mean)
+
+
+def test_every_draw_lies_in_the_support(near_wall):
+    f = near_wall.curves(np.arange(1.0, 101.0))  # (S, 100)
+    assert (f >= 0).all() and (f <= 1).all() and (f[:, -1] > f[:, 0]).all()
+
+
+def test_smc_diagnostics_are_its_own(near_wall):
+    d = near_wall.diagnostics
+    assert d.method == "smc" and near_wall.method == "smc"
+    assert d.n_divergences == 0 and np.isnan(d.boundary_rejection_rate)
+    assert np.isfinite(d.log_evidence_sd) and d.log_evidence_sd >= 0
+    # each stage keeps 90 % of the particles as ESS; the last one no fewer
+    assert d.final_ess_min >= 0.9 * SMC["n_particles"] - 1
+    stats_ = near_wall.idata.sample_stats
+    assert {"log_evidence", "final_ess", "n_stages"} <= set(stats_.data_vars)
+    assert (stats_["n_stages"].values >= 1).all()
+
+
+def test_predictive_is_a_distribution(near_wall):
+    pred = near_wall.predict([3.0, 50.0])
+    q = pred.quantile([0.05, 0.5, 0.95])
+    assert np.isfinite(q).all() and (np.diff(q, axis=0) > 0).all()
+    assert np.all(q <= 1.0 + 5 * np.exp(-2))  # y_max = 1, plus noise
+
+
+def test_log_evidence_matches_importance_sampling(small_prior, near_wall):  # noqa: F811
+    """The evidence p(y) = E_prior[likelihood] over the truncated prior."""
+    rng = np.random.default_rng(1)
+    n = 2_000_000
+    c, a = rng.uniform(0.0, 1.0, n), rng.uniform(-0.5, 0.5, n)
+    log_sigma = rng.normal(-4.0, 1.0, n)
+    keep = (a > 0) & (ilog2(1.0, c, a) >= 0) & (ilog2(100.0, c, a) <= 1)
+    t = np.arange(1.0, 3.0)
+    f = ilog2(t, c[keep, None], a[keep, None])
+    log_w = stats.norm.logpdf(NEAR_WALL, f, np.exp(log_sigma[keep])[:, None]).sum(1)
+    log_z = np.logaddexp.reduce(log_w) - np.log(keep.sum())
+    runs = near_wall.idata.sample_stats["log_evidence"].values[:, 0]  # (R,)
+    assert np.abs(runs - log_z).max() < 0.15, (runs, log_z)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"n_particles": 401}, "n_particles"),
+        ({"chain_length": 1}, "chain_length"),
+        ({"target_ess": 1.0}, "target_ess"),
+        ({"n_runs": 0}, "n_runs"),
+        ({"n_mcmc_steps": 2.5}, "n_mcmc_steps"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_bad_arguments_name_themselves(small_prior, kwargs, name):  # noqa: F811
+    with pytest.raises(InputError, match=name):
+        fit_smc(None, NEAR_WALL, small_prior, **{**SMC, **kwargs})
+
+
+def test_bad_data_is_rejected_like_fit_mcmc(small_prior):  # noqa: F811
+    from lcpfn.mcmc import fit_mcmc
+
+    for y in ([], [0.1, np.inf], [[np.nan, np.nan]]):
+        errors = []
+        for fit in (fit_smc, fit_mcmc):
+            with pytest.raises(ValueError) as err:
+                fit(None, y, small_prior)
+            errors.append(str(err.value))
+        assert errors[0] == errors[1]
+
+
+def test_baseline_method_is_checked():
+    with pytest.raises(InputError, match="method"):
+        McmcBaseline(method="gibbs")
+
+
+# ---- brute force ------------------------------------------------------------------
+
+
+def test_importance_predictive_matches_a_hand_written_one(small_prior):  # noqa: F811
+    """The streamed estimate (torch sampler) against numpy draws by hand."""
+    w, _ = exact_near_wall()
+    rng = np.random.default_rng(0)  # exact_near_wall's draws, again
+    n = 2_000_000
+    c, a = rng.uniform(0.0, 1.0, n), rng.uniform(-0.5, 0.5, n)
+    log_sigma = rng.normal(-4.0, 1.0, n)
+    keep = (a > 0) & (ilog2(1.0, c, a) >= 0) & (ilog2(100.0, c, a) <= 1)
+    y_q = np.array([0.96, 0.97, 0.99])
+    t_q = np.array([3.0, 10.0, 80.0])
+    dens = stats.norm.pdf(
+        y_q, ilog2(t_q, c[keep, None], a[keep, None]), np.exp(log_sigma[keep, None])
+    )
+    by_hand = np.log((w[:, None] * dens).sum(0))
+    y_obs = np.full((1, 100), np.nan)
+    y_obs[0, :2] = NEAR_WALL
+    y_query = np.full((1, 100), np.nan)
+    y_query[0, t_q.astype(int) - 1] = y_q
+    result = importance_predictive(small_prior, y_obs, y_query, n_draws=1_000_000)
+    got = result.log_density[0, t_q.astype(int) - 1]
+    assert result.ess[0] > 1000
+    assert np.abs(got - by_hand).max() < 0.03, (got, by_hand)
+    assert (result.log_density[0, np.isnan(y_query[0])] == 0).all()
+
+
+def test_importance_predictive_checks_its_arguments(small_prior):  # noqa: F811
+    with pytest.raises(InputError, match="y_obs"):
+        importance_predictive(small_prior, np.zeros((1, 5)), np.zeros((1, 5)))
+    with pytest.raises(InputError, match="y_query"):
+        importance_predictive(small_prior, np.zeros((1, 100)), np.zeros((2, 100)))
+    with pytest.raises(InputError, match="observed"):
+        importance_predictive(
+            small_prior, np.full((1, 100), np.nan), np.zeros((1, 100))
+        )
