@@ -157,7 +157,8 @@ def markdown(record: dict) -> str:
             )  # fmt: skip
             lines.append(
                 f"| {k} % | {method} | {sum(row['converged'])} / {len(ll)} | "
-                f"{trusted.sum()} | " + " | ".join(cells)
+                f"{trusted.sum()} | "
+                + " | ".join(cells)
                 + f" | {ll.mean():.3f} | {row['seconds_per_curve']:.1f} |"
             )
     return "\n".join(lines) + "\n"

@@ -2,12 +2,14 @@
 
 Usage:
     python benchmarks/sbc.py [--prior lcpfn] [--n-curves 200] [--n-obs 20]
+                             [--method nuts|smc] [--n-particles 1000]
                              [--n-chains 4] [--n-warmup 500] [--n-samples 500]
                              [--target-accept-prob 0.9] [--diagonal-mass] [--quick]
 
 Talts et al. (2018), "Validating Bayesian inference algorithms with
 simulation-based calibration": draw parameters and a noisy curve from the
-prior (``lcpfn.sample_curves``), fit ``fit_mcmc`` to the curve's first
+prior (``lcpfn.sample_curves``), fit ``fit_mcmc`` (or, with ``--method smc``,
+``fit_smc``, whose runs are the chains) to the curve's first
 ``--n-obs`` steps, and count the posterior draws below the true value. If the
 sampler targets the exact posterior, that rank is uniform on 0..L for every
 quantity, here every sampled parameter (``log_sigma``, the weights, each
@@ -35,7 +37,7 @@ import numpy as np
 from scipy import stats
 
 import lcpfn
-from lcpfn.mcmc import fit_mcmc
+from lcpfn.mcmc import fit_mcmc, fit_smc
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
@@ -103,6 +105,9 @@ def main() -> None:
     parser.add_argument(
         "--diagonal-mass", action="store_true", help="no dense mass matrix"
     )
+    parser.add_argument("--method", choices=["nuts", "smc"], default="nuts")
+    parser.add_argument("--n-particles", type=int, default=1000, help="smc, per run")
+    parser.add_argument("--smc-steps", type=int, default=10, help="HMC moves per stage")
     parser.add_argument("--n-ranks", type=int, default=99, help="thinned draws L")
     parser.add_argument("--n-bins", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -125,18 +130,30 @@ def main() -> None:
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        post = fit_mcmc(
-            None,
-            y_obs,
-            prior,
-            seed=args.seed,
-            n_chains=args.n_chains,
-            n_warmup=args.n_warmup,
-            n_samples=args.n_samples,
-            target_accept_prob=args.target_accept_prob,
-            dense_mass=not args.diagonal_mass,
-            batch_size=args.batch_size,
-        )
+        if args.method == "smc":
+            post = fit_smc(
+                None,
+                y_obs,
+                prior,
+                seed=args.seed,
+                n_runs=args.n_chains,
+                n_particles=args.n_particles,
+                n_mcmc_steps=args.smc_steps,
+                batch_size=args.batch_size,
+            )
+        else:
+            post = fit_mcmc(
+                None,
+                y_obs,
+                prior,
+                seed=args.seed,
+                n_chains=args.n_chains,
+                n_warmup=args.n_warmup,
+                n_samples=args.n_samples,
+                target_accept_prob=args.target_accept_prob,
+                dense_mass=not args.diagonal_mass,
+                batch_size=args.batch_size,
+            )
     seconds = time.perf_counter() - start
     truth = true_values(batch, families)
     draws = posterior_draws(post, families, n_steps)
@@ -199,9 +216,16 @@ def _markdown(r: dict) -> str:
         f"{m['cpu_count']} cores.",
         "",
         f"{c['n_curves']} prior curves (seed {c['seed']}), first {c['n_obs']} of "
-        f"100 steps observed; {c['n_chains']} chains x ({c['n_warmup']} warm-up + "
-        f"{c['n_samples']} draws), {mass} mass matrix, target acceptance "
-        f"{c.get('target_accept_prob', 0.8)}, batches of {c['batch_size']} curves. "
+        f"100 steps observed; "
+        + (
+            f"tempered SMC, {c['n_chains']} runs x {c['n_particles']} particles, "
+            f"{c['smc_steps']} HMC moves per stage"
+            if c.get("method") == "smc"
+            else f"NUTS, {c['n_chains']} chains x ({c['n_warmup']} warm-up + "
+            f"{c['n_samples']} draws), {mass} mass matrix, target acceptance "
+            f"{c.get('target_accept_prob', 0.8)}"
+        )
+        + f", batches of {c['batch_size']} curves. "
         f"Ranks among "
         f"L = {c['n_ranks']} thinned draws, {c['n_bins']} bins.",
         "",
@@ -214,8 +238,8 @@ def _markdown(r: dict) -> str:
         f"{d['ess_bulk_min']:.0f} (median over curves {d['ess_bulk_median']:.0f}); "
         f"{d['n_divergences']} divergent transitions on "
         f"{d['curves_with_divergences']} curves; "
-        f"{d['boundary_rejection_rate']:.2%} of proposals rejected at the "
-        f"truncation boundary.",
+        f"{d['boundary_rejection_rate']:.2%} of NUTS proposals rejected at the "
+        f"truncation boundary (nan for SMC).",
         "",
         "| quantity | chi-square p | KS p | counts per bin |",
         "| --- | ---: | ---: | --- |",

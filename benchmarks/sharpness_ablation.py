@@ -52,7 +52,12 @@ from lcpfn.pfn.model import ModelConfig
 from lcpfn.pfn.training import TrainConfig, train
 
 BASE_MODEL = dict(
-    n_layers=4, n_heads=4, d_model=128, n_bars=1000, scale_aware=False, curve_units=False
+    n_layers=4,
+    n_heads=4,
+    d_model=128,
+    n_bars=1000,
+    scale_aware=False,
+    curve_units=False,
 )
 BASE_TRAIN = dict(
     batch_size=128,
