@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lcpfn.errors import InputError
-from lcpfn.pfn.model import CurvePFN, ModelConfig
+from lcpfn.pfn.model import CurvePFN, ModelConfig, attention_mask
 
 CFG = ModelConfig(
     n_layers=2, n_heads=2, d_model=32, n_bars=20, max_steps=100, scale_aware=False,
@@ -109,3 +109,20 @@ def test_paper_size_parameter_count():
         torch.linspace(0, 1, 1001),
     )
     assert 25e6 < big.n_parameters() < 28e6
+
+
+@pytest.mark.parametrize("config", [CFG, SCALE_AWARE], ids=["raw", "scale-aware"])
+def test_split_attention_equals_the_masked_full_attention(config):
+    """The inference form's attention (observed among themselves, each query to
+    the observed points and itself) is ``attention_mask``'s pattern exactly."""
+    torch.manual_seed(0)
+    model = CurvePFN(config, torch.linspace(-2, 2, config.n_bars + 1)).eval()
+    B, T, Q = 6, 12, 7
+    h = torch.randn(B, T + Q, config.d_model)
+    n_obs = torch.tensor([0, 1, 3, 12, 5, 2])  # a curve with no observed point too
+    obs_mask = torch.arange(T)[None] < n_obs[:, None]
+    for block in model.blocks:
+        full = block(h, attention_mask(obs_mask, Q))
+        split = block.forward_split(h, obs_mask)
+        torch.testing.assert_close(split, full, atol=1e-5, rtol=1e-5)
+        assert not torch.isnan(split).any()

@@ -172,6 +172,21 @@ def test_chunked_and_uncached_batches_give_the_same_answers(tiny, monkeypatch):
     assert len(calls) == 8  # ceil(37 / 5) chunks
     np.testing.assert_allclose(chunked.mean(), whole.mean(), atol=1e-5)
     np.testing.assert_allclose(chunked.sample(3, seed=2).shape, (3, 37, 80))
+    # chunks group curves by observed count: every answer goes back to its row
+    values = rng.uniform(0.1, 0.9, (37, 80))
+    np.testing.assert_allclose(
+        chunked.quantile([0.1, 0.9]), whole.quantile([0.1, 0.9]), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        chunked.log_prob(values), whole.log_prob(values), rtol=1e-5, atol=1e-4
+    )
+    np.testing.assert_allclose(chunked.cdf(values), whole.cdf(values), atol=1e-5)
+    torch.testing.assert_close(chunked.logits, whole.logits, atol=1e-4, rtol=1e-4)
+    seen = ~np.isnan(y[7])
+    one = tiny.predict(
+        y[7][seen], t_obs=np.flatnonzero(seen) + 1.0, t_query=whole.steps[7]
+    )
+    np.testing.assert_allclose(one.quantile(0.5), whole.quantile(0.5)[7], atol=1e-5)
 
 
 def test_per_curve_transform_parameters_follow_their_curves(tiny, monkeypatch):
