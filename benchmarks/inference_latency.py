@@ -89,6 +89,17 @@ def main() -> None:
         pred.log_prob(y_true)
 
     batch_full = median_seconds(end_to_end, max(3, args.repeats // 40), dev)
+
+    def end_to_end_bf16() -> None:
+        pred = model.predict(y, t_query=t_query, precision="bfloat16")
+        pred.quantile([0.05, 0.5, 0.95])
+        pred.log_prob(y_true)
+
+    batch_full_bf16 = median_seconds(end_to_end_bf16, max(3, args.repeats // 40), dev)
+    exact = torch.log_softmax(pred.logits.double(), -1)
+    fast = model.predict(y, t_query=t_query, precision="bfloat16").logits
+    log_ratio = exact - torch.log_softmax(fast.double(), -1)
+    kl_bf16 = float((exact.exp() * log_ratio).sum(-1).mean())
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     record = {
@@ -110,6 +121,9 @@ def main() -> None:
             "batch_curves_per_s": args.batch / batch_predict,
             "batch_full_s": batch_full,
             "batch_full_curves_per_s": args.batch / batch_full,
+            "batch_full_bf16_s": batch_full_bf16,
+            "batch_full_bf16_curves_per_s": args.batch / batch_full_bf16,
+            "bf16_mean_kl": kl_bf16,
             "peak_rss_mb": peak_rss_mb,
         },
     }
@@ -153,6 +167,10 @@ def _markdown(r: dict) -> str:
             f"| {s['batch_full_s']:.3f} s |",
             f"| end-to-end batched throughput (goal >= 500) "
             f"| {s['batch_full_curves_per_s']:,.0f} curves/s |",
+            f'| the same with `precision="bfloat16"` '
+            f"| {s['batch_full_bf16_curves_per_s']:,.0f} curves/s |",
+            f"| bfloat16: mean KL(float32 bars, bfloat16 bars) per query "
+            f"| {s['bf16_mean_kl']:.1e} nats |",
             f"| peak resident memory of the process | {s['peak_rss_mb']:,.0f} MB |",
             "",
         ]

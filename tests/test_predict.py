@@ -298,3 +298,23 @@ def test_plot_draws_bands_and_truth(tiny, tmp_path):
     assert (tmp_path / "fan.png").stat().st_size > 1000
     with pytest.raises(InputError, match="curve must lie"):
         pred.plot(curve=5)
+
+
+def test_bfloat16_network_gives_nearly_the_same_predictive(tiny):
+    rng = np.random.default_rng(3)
+    y = np.sort(rng.uniform(0.1, 0.8, (16, 30)), axis=1)
+    exact = tiny.predict(y)
+    fast = tiny.predict(y, precision="bfloat16")
+    p = torch.softmax(exact.logits.double(), -1)
+    log_ratio = torch.log_softmax(exact.logits.double(), -1) - torch.log_softmax(
+        fast.logits.double(), -1
+    )
+    kl = (p * log_ratio).sum(-1)  # (B, Q): KL(float32 || bfloat16) per query
+    assert fast.logits.dtype == torch.float32
+    assert float(kl.max()) > 0  # the products did run in bfloat16
+    assert float(kl.mean()) < 1e-3, float(kl.mean())  # measured ~1e-4 on `default`
+    width = np.diff(exact.quantile([0.05, 0.95]), axis=0)[0]
+    assert np.all(np.abs(fast.median() - exact.median()) < 0.05 * width)
+    assert np.isfinite(fast.log_prob(y[:, -1:].repeat(70, axis=1))).all()
+    with pytest.raises(InputError, match="precision"):
+        tiny.predict(y, precision="float16")

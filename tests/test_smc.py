@@ -11,13 +11,12 @@ import warnings
 import numpy as np
 import pytest
 from scipy import stats
+from test_mcmc import NEAR_WALL, exact_near_wall, ilog2, small_prior  # noqa: F401
 
 from lcpfn.errors import InputError
 from lcpfn.mcmc import fit_smc
 from lcpfn.mcmc.baseline import McmcBaseline
 from lcpfn.mcmc.importance import importance_predictive
-
-from test_mcmc import NEAR_WALL, exact_near_wall, ilog2, small_prior  # noqa: F401
 
 az = pytest.importorskip("arviz")
 pytest.importorskip("blackjax")
