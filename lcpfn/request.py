@@ -117,9 +117,8 @@ def parse_request(
     B, T = y.shape
     horizon = parse_horizon(horizon, max_steps)
     observed = ~np.isnan(y)
-    last = (
-        float(T) if t_obs is None else float(np.nanmax(np.where(observed, t, np.nan)))
-    )
+    _check_observed_steps(t, observed)
+    last = float(T) if t_obs is None else float(np.where(observed, t, -np.inf).max())
     steps = _query_steps(t_query, t, y, last, horizon)
     n = transform.n_curves()
     if n is not None and n != B:
@@ -276,11 +275,6 @@ def _check_steps(t: np.ndarray, y: np.ndarray, q: np.ndarray, horizon: float) ->
     """Observed t finite, positive, strictly increasing; queries in (0, horizon]."""
     observed = ~np.isnan(y)
     t_seen = np.where(observed, t, np.nan)
-    bad = observed & ~(np.isfinite(t) & (t > 0))
-    if bad.any():
-        raise InputError(
-            f"t_obs must be finite and > 0 at observed steps; got {t[bad][:5].tolist()}"
-        )
     # increasing among observed points: compare each with the last observed before it
     last = np.fmax.accumulate(np.where(observed, t_seen, -np.inf), axis=1)
     prev = np.concatenate([np.full((t.shape[0], 1), -np.inf), last[:, :-1]], axis=1)
@@ -321,3 +315,12 @@ def thin(
     t_out = np.where(mask, np.take_along_axis(t, idx, axis=1), 1.0)
     z_out = np.where(mask, np.take_along_axis(z, idx, axis=1), 0.0)
     return t_out, z_out, mask
+
+
+def _check_observed_steps(t: np.ndarray, observed: np.ndarray) -> None:
+    """Observed t finite and positive. Shapes: t, observed (B, T)."""
+    bad = observed & ~(np.isfinite(t) & (t > 0))
+    if bad.any():
+        raise InputError(
+            f"t_obs must be finite and > 0 at observed steps; got {t[bad][:5].tolist()}"
+        )

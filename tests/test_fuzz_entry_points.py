@@ -274,6 +274,7 @@ BAD_REQUESTS = {  # one fault each
     "strings": dict(y_obs=["a", "b"]),
     "3d": dict(y_obs=np.zeros((2, 2, 2))),
     "unsorted_t": dict(y_obs=[0.1, 0.2, 0.3], t_obs=[1.0, 3.0, 2.0]),
+    "t_all_nan": dict(y_obs=[0.1, 0.2, 0.3], t_obs=[np.nan, np.nan, np.nan]),
     "t_shape": dict(y_obs=[0.1, 0.2, 0.3], t_obs=[1.0, 2.0]),
     "negative_t": dict(y_obs=[np.array([0.1, 0.2]), np.array([0.3])], t_obs=[-1, 2]),
     "beyond": dict(y_obs=[0.1, 0.2, 0.3], t_obs=[1.0, 2.0, 300.0], t_query=100.0),

@@ -55,8 +55,9 @@ that R-hat sees a mode one chain misses; the predictive weighs chains
 equally, so on such curves a mode's share is the share of chains that found
 it, not its posterior mass. ``fit_mcmc`` warns about them;
 ``Posterior.curve_diagnostics`` names them; ``lcpfn.mcmc.smc.fit_smc``
-(tempered SMC from the prior) weighs the modes by their mass instead. Convergence counts, simulation-
-based calibration and accuracy against the budget are in
+(tempered SMC from the prior) weighs the modes by their mass instead.
+Convergence counts, simulation-based calibration and accuracy against the
+budget are in
 benchmarks/results/sbc.md, pfn_vs_mcmc.md and pfn_vs_mcmc_1000.md.
 
 Many curves are fit at once: one NUTS chain is a pure JAX function, vectorized
