@@ -196,7 +196,7 @@ def test_ddp_on_two_gloo_processes_equals_averaged_gradients(lcpfn_prior, tmp_pa
 
     import ddp_worker
 
-    from lcpfn.pfn.bars import make_borders
+    from lcpfn.pfn.bars import make_borders, make_curve_borders
     from lcpfn.pfn.model import CurvePFN
     from lcpfn.pfn.training import lr_factor, training_batch
 
@@ -210,23 +210,28 @@ def test_ddp_on_two_gloo_processes_equals_averaged_gradients(lcpfn_prior, tmp_pa
     ddp_model, _ = load_model(tmp_path / "ddp.safetensors")
 
     mc, tc = ddp_worker.MC, ddp_worker.TC
-    values = lcpfn.sample_curves(
-        lcpfn_prior, tc.n_border_curves, mc.max_steps, seed=tc.seed ^ 0x5EED
-    ).y
+    if mc.curve_units:
+        borders = make_curve_borders(mc.n_bars)
+    else:
+        values = lcpfn.sample_curves(
+            lcpfn_prior, tc.n_border_curves, mc.max_steps, seed=tc.seed ^ 0x5EED
+        ).y
+        borders = make_borders(values, mc.n_bars)
     torch.manual_seed(tc.seed)
-    model = CurvePFN(mc, make_borders(values, mc.n_bars))
+    model = CurvePFN(mc, borders)
     held = lcpfn.sample_curves(lcpfn_prior, 64, seed=7)
     cutoffs = torch.arange(64) % 99 + 1
     with torch.no_grad():
         before = model.forward_packed(held.t.expand(64, -1), held.y, cutoffs)
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=0.0)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(tc, 3))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(tc, 3, world=2))
     for step in range(3):
         optimizer.zero_grad()
         for rank in (0, 1):
             batch = training_batch(lcpfn_prior, mc, tc, step, rank, "cpu")
             logits = model.forward_packed(batch.t, batch.y, batch.n_obs)
-            (batch_loss(model, logits, batch, False) / 2).backward()
+            loss = batch_loss(model, logits, batch, tc.integrate_noise)
+            (loss / 2).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
         optimizer.step()
         scheduler.step()
