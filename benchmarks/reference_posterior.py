@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import lcpfn
-from lcpfn.mcmc import fit_mcmc, fit_smc
+from lcpfn.mcmc import fit_posterior
 from lcpfn.mcmc.importance import importance_predictive
 from lcpfn.mcmc.posterior import converged
 
@@ -43,24 +43,14 @@ TOLERANCE = 0.05  # nats
 
 
 def fit(method: str, y_obs: np.ndarray, prior, args) -> object:
+    settings = {
+        "smc": {"n_particles": args.smc_particles, "n_mcmc_steps": args.smc_steps},
+        "nuts": {"n_warmup": args.nuts_warmup, "n_samples": args.nuts_samples},
+    }[method]
     with warnings.catch_warnings():  # convergence is counted per curve
         warnings.simplefilter("ignore")
-        if method == "smc":
-            return fit_smc(
-                None,
-                y_obs,
-                prior,
-                seed=args.seed,
-                n_particles=args.smc_particles,
-                n_mcmc_steps=args.smc_steps,
-            )
-        return fit_mcmc(
-            None,
-            y_obs,
-            prior,
-            seed=args.seed,
-            n_warmup=args.nuts_warmup,
-            n_samples=args.nuts_samples,
+        return fit_posterior(
+            None, y_obs, prior, method=method, seed=args.seed, **settings
         )
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import stats
 
 import lcpfn
-from lcpfn.mcmc import fit_mcmc, fit_smc
+from lcpfn.mcmc import fit_posterior
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
@@ -130,30 +130,23 @@ def main() -> None:
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if args.method == "smc":
-            post = fit_smc(
-                None,
-                y_obs,
-                prior,
-                seed=args.seed,
-                n_runs=args.n_chains,
-                n_particles=args.n_particles,
-                n_mcmc_steps=args.smc_steps,
-                batch_size=args.batch_size,
-            )
-        else:
-            post = fit_mcmc(
-                None,
-                y_obs,
-                prior,
-                seed=args.seed,
-                n_chains=args.n_chains,
-                n_warmup=args.n_warmup,
-                n_samples=args.n_samples,
-                target_accept_prob=args.target_accept_prob,
-                dense_mass=not args.diagonal_mass,
-                batch_size=args.batch_size,
-            )
+        settings = {
+            "smc": {"n_runs": args.n_chains, "n_particles": args.n_particles,
+                    "n_mcmc_steps": args.smc_steps},
+            "nuts": {"n_chains": args.n_chains, "n_warmup": args.n_warmup,
+                     "n_samples": args.n_samples,
+                     "target_accept_prob": args.target_accept_prob,
+                     "dense_mass": not args.diagonal_mass},
+        }[args.method]  # fmt: skip
+        post = fit_posterior(
+            None,
+            y_obs,
+            prior,
+            method=args.method,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            **settings,
+        )
     seconds = time.perf_counter() - start
     truth = true_values(batch, families)
     draws = posterior_draws(post, families, n_steps)

@@ -203,6 +203,33 @@ class Extrapolator:
             ).float()
 
 
+def packed_chunks(
+    inputs: tuple[Tensor, Tensor, Tensor, Tensor], order: np.ndarray, batch_size: int
+) -> Iterator[tuple[np.ndarray, tuple[Tensor, Tensor, Tensor, Tensor]]]:
+    """The network's inputs, ``batch_size`` curves at a time in ``order``.
+
+    Observed points are packed left, so each chunk is cut to its own longest
+    observed count; with ``order`` sorting curves by that count (as
+    ``Prediction`` does), little padding is left.
+
+    Shapes: inputs (B, T), (B, T), (B, T) bool, (B, Q); order (B,) ->
+        (rows (b,), inputs (b, T_chunk), (b, T_chunk), (b, T_chunk), (b, Q))
+    """
+    t_obs, y_obs, mask, t_query = inputs
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        width = max(1, int(mask[rows].sum(1).max()))
+        yield (
+            rows,
+            (
+                t_obs[rows, :width],
+                y_obs[rows, :width],
+                mask[rows, :width],
+                t_query[rows],
+            ),
+        )
+
+
 class ScaledBars:
     """The bar distribution of ``y = loc + scale * z`` with z on the model's bars.
 
@@ -364,17 +391,13 @@ class Prediction(TransformedPredictive):
     def _chunks(self) -> Iterator[tuple[np.ndarray, Tensor, ScaledBars]]:
         """Chunks of curves with similar observed counts (less padding), as
         positions in the batch: chunk after chunk, they are ``self._order``."""
-        t_obs, y_obs, mask, t_query = self._inputs
-        order = self._order
-        for start in range(0, self._n_curves, self._batch_size):
-            rows = order[start : start + self._batch_size]
-            # observed points are packed left
-            width = max(1, int(mask[rows].sum(1).max()))
-            inputs = (t_obs[rows, :width], y_obs[rows, :width], mask[rows, :width])
+        for rows, (t_obs, y_obs, mask, t_query) in packed_chunks(
+            self._inputs, self._order, self._batch_size
+        ):
             yield (
                 rows,
-                self._x.logits(*inputs, t_query[rows], self._precision),
-                self._x.bars(*inputs[1:]),
+                self._x.logits(t_obs, y_obs, mask, t_query, self._precision),
+                self._x.bars(y_obs, mask),
             )
 
     def _all_chunks(self) -> Iterator[tuple[np.ndarray, Tensor, ScaledBars]]:

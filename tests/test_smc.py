@@ -14,7 +14,7 @@ from scipy import stats
 from test_mcmc import NEAR_WALL, exact_near_wall, ilog2, small_prior  # noqa: F401
 
 from lcpfn.errors import InputError
-from lcpfn.mcmc import fit_smc
+from lcpfn.mcmc import fit_posterior, fit_smc
 from lcpfn.mcmc.baseline import McmcBaseline
 from lcpfn.mcmc.importance import importance_predictive
 
@@ -110,6 +110,32 @@ def test_bad_data_is_rejected_like_fit_mcmc(small_prior):  # noqa: F811
                 fit(None, y, small_prior)
             errors.append(str(err.value))
         assert errors[0] == errors[1]
+
+
+def test_fit_posterior_dispatches_by_method(small_prior, near_wall):  # noqa: F811
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = fit_posterior(None, NEAR_WALL, small_prior, method="smc", seed=0, **SMC)
+    assert post.method == "smc"
+    # the same sampler with the same seed and settings: the same draws
+    for name in ("ilog2.a", "log_sigma"):
+        np.testing.assert_array_equal(
+            post.idata.posterior[name].values, near_wall.idata.posterior[name].values
+        )
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"method": "gibbs"}, "method"),
+        ({"method": None}, "method"),
+        ({"method": "smc", "n_warmup": 100}, "n_warmup"),
+        ({"method": "nuts", "n_particles": 100}, "n_particles"),
+    ],
+)
+def test_fit_posterior_names_a_bad_method_or_setting(small_prior, kwargs, name):  # noqa: F811
+    with pytest.raises(InputError, match=name):
+        fit_posterior(None, NEAR_WALL, small_prior, **kwargs)
 
 
 def test_baseline_method_is_checked():

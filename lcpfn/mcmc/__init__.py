@@ -3,6 +3,7 @@
 - ``model``: the NumPyro model generated from a ``CurvePrior``.
 - ``sampler``: NUTS chains for batches of curves (``fit_mcmc``).
 - ``smc``: adaptive tempered SMC, which finds every mode (``fit_smc``).
+- ``fit``: ``fit_posterior(method=...)``, either sampler by name.
 - ``importance``: brute-force importance sampling from the prior, the check
   of both where its effective sample size is large.
 - ``arguments``: the argument checks and model inputs both samplers share.
@@ -12,8 +13,16 @@
 JAX is imported when a sampler runs, not when this package is imported.
 """
 
+from lcpfn.mcmc.fit import fit_posterior
 from lcpfn.mcmc.posterior import Diagnostics, Posterior, PosteriorPredictive
 from lcpfn.mcmc.sampler import fit_mcmc
 from lcpfn.mcmc.smc import fit_smc
 
-__all__ = ["Diagnostics", "Posterior", "PosteriorPredictive", "fit_mcmc", "fit_smc"]
+__all__ = [
+    "Diagnostics",
+    "Posterior",
+    "PosteriorPredictive",
+    "fit_mcmc",
+    "fit_posterior",
+    "fit_smc",
+]

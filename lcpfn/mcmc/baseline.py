@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from lcpfn.errors import InputError
+from lcpfn.mcmc.fit import METHOD_SETTINGS, METHODS, fit_posterior
 from lcpfn.mcmc.posterior import ESS_MIN, R_HAT_LIMIT
-from lcpfn.mcmc.sampler import DEFAULT_N_STEPS, fit_mcmc
-from lcpfn.mcmc.smc import fit_smc
+from lcpfn.mcmc.sampler import DEFAULT_N_STEPS
 from lcpfn.predictive import InMetricUnits
 from lcpfn.request import parse_request
 from lcpfn.transforms import Transform
@@ -53,8 +53,10 @@ class McmcBaseline:
     batch_size: int = 16
 
     def __post_init__(self) -> None:
-        if self.method not in ("nuts", "smc"):
-            raise InputError(f"method must be 'nuts' or 'smc'; got {self.method!r}")
+        if self.method not in METHODS:
+            raise InputError(
+                f"method must be one of {sorted(METHODS)}; got {self.method!r}"
+            )
 
     def predict(
         self,
@@ -79,26 +81,21 @@ class McmcBaseline:
         )
         with warnings.catch_warnings():  # convergence is reported per curve
             warnings.simplefilter("ignore")
-            data = (request.out(request.t), request.out(request.z), self.prior)
-            common = dict(
-                seed=self.seed, horizon=request.horizon, batch_size=self.batch_size
+            own = {
+                name: getattr(self, name)
+                for name in METHOD_SETTINGS[self.method]
+                if hasattr(self, name)
+            }
+            posterior = fit_posterior(
+                request.out(request.t),
+                request.out(request.z),
+                self.prior,
+                method=self.method,
+                seed=self.seed,
+                horizon=request.horizon,
+                batch_size=self.batch_size,
+                **own,
             )
-            if self.method == "smc":
-                posterior = fit_smc(
-                    *data,
-                    n_runs=self.n_runs,
-                    n_particles=self.n_particles,
-                    n_mcmc_steps=self.n_mcmc_steps,
-                    **common,
-                )
-            else:
-                posterior = fit_mcmc(
-                    *data,
-                    n_chains=self.n_chains,
-                    n_warmup=self.n_warmup,
-                    n_samples=self.n_samples,
-                    **common,
-                )
         status = np.array([_status(d) for d in posterior.curve_diagnostics])
         return InMetricUnits(
             posterior.predict(request.out(request.steps)),

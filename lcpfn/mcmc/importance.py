@@ -36,6 +36,7 @@ from lcpfn.prior.spec import CurvePrior
 __all__ = ["ImportanceResult", "importance_predictive"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+_ELEMENTS_PER_PASS = 2**24  # (curves x draws x steps) of one numerator pass
 
 
 @dataclass(frozen=True)
@@ -84,28 +85,39 @@ def importance_predictive(
         )
     if (~np.isnan(y_obs)).sum(axis=1).min() < 1:
         raise InputError("y_obs: every curve needs one observed value")
-    obs = torch.from_numpy(~np.isnan(y_obs))  # (B, T)
+    obs = torch.from_numpy(~np.isnan(y_obs)).double()  # (B, T), 1 where observed
     asked = torch.from_numpy(~np.isnan(y_query))
     yo = torch.from_numpy(np.nan_to_num(y_obs))
     yq = torch.from_numpy(np.nan_to_num(y_query))
     B = y_obs.shape[0]
+    cols = asked.any(0)  # (T,) the steps some curve asks for
+    n_obs = obs.sum(1, keepdim=True)  # (B, 1)
+    yo_sq = (obs * yo**2).sum(1, keepdim=True)  # (B, 1)
     log_w_sum = torch.full((B,), -math.inf, dtype=torch.float64)
     log_w2_sum = torch.full((B,), -math.inf, dtype=torch.float64)
-    log_num = torch.full((B, n_steps), -math.inf, dtype=torch.float64)
+    log_num = torch.full((B, int(cols.sum())), -math.inf, dtype=torch.float64)
     for batch in iter_curves(prior, n_draws, n_steps, seed=seed, chunk_size=chunk_size):
         f = batch.y_clean.double()  # (N, T)
-        log_sigma = batch.log_sigma.double()[:, None]  # (N, 1)
-        for b in range(B):
-            cols = obs[b]
-            log_w = _normal_logpdf(yo[b, cols], f[:, cols], log_sigma).sum(1)  # (N,)
-            log_w_sum[b] = torch.logaddexp(log_w_sum[b], torch.logsumexp(log_w, 0))
-            log_w2_sum[b] = torch.logaddexp(
-                log_w2_sum[b], torch.logsumexp(2 * log_w, 0)
-            )
-            q = asked[b]
-            term = log_w[:, None] + _normal_logpdf(yq[b, q], f[:, q], log_sigma)
-            log_num[b, q] = torch.logaddexp(log_num[b, q], torch.logsumexp(term, 0))
-    log_density = torch.where(asked, log_num - log_w_sum[:, None], 0.0)
+        log_sigma = batch.log_sigma.double()  # (N,)
+        # sum_t obs (y - f)^2 expanded into matrix products: (B, N)
+        sq = yo_sq - 2 * (obs * yo) @ f.T + obs @ (f**2).T
+        log_w = -0.5 * sq.clamp(min=0) * torch.exp(-2 * log_sigma) - n_obs * (
+            log_sigma + _HALF_LOG_2PI
+        )
+        log_w_sum = torch.logaddexp(log_w_sum, torch.logsumexp(log_w, 1))
+        log_w2_sum = torch.logaddexp(log_w2_sum, torch.logsumexp(2 * log_w, 1))
+        # the numerator needs (curves, draws, queries): a few curves at a time
+        fq = f[:, cols]  # (N, Q)
+        block = max(1, _ELEMENTS_PER_PASS // fq.numel())
+        for lo in range(0, B, block):
+            part = slice(lo, lo + block)
+            term = log_w[part, :, None] + _normal_logpdf(
+                yq[part, None][..., cols], fq[None], log_sigma[None, :, None]
+            )  # (b, N, Q)
+            log_num[part] = torch.logaddexp(log_num[part], torch.logsumexp(term, 1))
+    log_density = torch.zeros((B, n_steps), dtype=torch.float64)
+    log_density[:, cols] = log_num - log_w_sum[:, None]
+    log_density = torch.where(asked, log_density, 0.0)
     ess = torch.exp(2 * log_w_sum - log_w2_sum)
     return ImportanceResult(
         log_density=log_density.numpy(), ess=ess.numpy(), n_draws=n_draws
