@@ -16,7 +16,9 @@ Measures, in one run:
    the issue's goal is a ratio <= 1.2; and batched curves/s;
 3. the same batch end to end: ``predict`` plus three quantiles plus
    ``log_prob`` of values at every query, in curves/s (goal >= 500 on the
-   2-core CPU), and the process's peak resident memory.
+   2-core CPU), in float32 and bfloat16, at predict()'s default chunk of
+   curves per forward pass and at each of ``CHUNKS``; the process's peak
+   resident memory.
 
 Threads: torch's default (all cores). Writes
 benchmarks/results/inference_latency_<model>_<device>.{json,md}.
@@ -46,6 +48,7 @@ from lcpfn.predict import DEFAULT_BATCH_SIZE, packed_chunks
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
 
+CHUNKS = (32, 64, 128, 256)  # predict()'s batch_size values swept end to end
 PAPER_SIZE = ModelConfig(d_model=512, n_layers=12, n_heads=4, d_ff=1024)
 
 
@@ -89,19 +92,22 @@ def main() -> None:
     )
     y_true = np.tile(np.nanmax(y, axis=1, keepdims=True), (1, len(t_query)))
 
-    def end_to_end() -> None:
-        pred = model.predict(y, t_query=t_query)
-        pred.quantile([0.05, 0.5, 0.95])
-        pred.log_prob(y_true)
+    def end_to_end(precision: str, batch_size: int = DEFAULT_BATCH_SIZE) -> float:
+        def call() -> None:
+            pred = model.predict(
+                y, t_query=t_query, precision=precision, batch_size=batch_size
+            )
+            pred.quantile([0.05, 0.5, 0.95])
+            pred.log_prob(y_true)
 
-    batch_full = median_seconds(end_to_end, max(3, args.repeats // 40), dev)
+        return median_seconds(call, max(3, args.repeats // 40), dev)
 
-    def end_to_end_bf16() -> None:
-        pred = model.predict(y, t_query=t_query, precision="bfloat16")
-        pred.quantile([0.05, 0.5, 0.95])
-        pred.log_prob(y_true)
-
-    batch_full_bf16 = median_seconds(end_to_end_bf16, max(3, args.repeats // 40), dev)
+    batch_full = end_to_end("float32")
+    batch_full_bf16 = end_to_end("bfloat16")
+    chunk_sweep = {
+        precision: {str(b): args.batch / end_to_end(precision, b) for b in CHUNKS}
+        for precision in ("float32", "bfloat16")
+    }
     exact = torch.log_softmax(pred.logits.double(), -1)
     fast = model.predict(y, t_query=t_query, precision="bfloat16").logits
     log_ratio = exact - torch.log_softmax(fast.double(), -1)
@@ -131,6 +137,8 @@ def main() -> None:
             "batch_full_bf16_curves_per_s": args.batch / batch_full_bf16,
             "bf16_mean_kl": kl_bf16,
             "peak_rss_mb": peak_rss_mb,
+            "default_batch_size": DEFAULT_BATCH_SIZE,
+            "curves_per_s_by_batch_size": chunk_sweep,
         },
     }
     print(json.dumps(record["summary"], indent=2))
@@ -179,8 +187,24 @@ def _markdown(r: dict) -> str:
             f"| {s['bf16_mean_kl']:.1e} nats |",
             f"| peak resident memory of the process | {s['peak_rss_mb']:,.0f} MB |",
             "",
+            f"End to end (predict + 3 quantiles + log_prob, curves/s) by predict()'s "
+            f"batch_size (default {s['default_batch_size']}):",
+            "",
+            "| precision | " + " | ".join(_chunk_labels(s)) + " |",
+            "|---|" + "---:|" * len(_chunk_labels(s)),
+            *(
+                f"| {precision} | "
+                + " | ".join(f"{v:,.0f}" for v in rates.values())
+                + " |"
+                for precision, rates in s["curves_per_s_by_batch_size"].items()
+            ),
+            "",
         ]
     )
+
+
+def _chunk_labels(s: dict) -> list[str]:
+    return list(next(iter(s["curves_per_s_by_batch_size"].values())))
 
 
 if __name__ == "__main__":

@@ -17,13 +17,15 @@ Each sampler's convergence is judged by ``lcpfn.mcmc.posterior.converged``
 (R-hat <= 1.01, bulk ESS >= 400, no divergence); its cost is sampling seconds
 per curve (compilation excluded), measured in the same run.
 
-Writes benchmarks/results/<out>.{json,md}.
+Writes benchmarks/results/<out>.{json,md} after every sampler run; a killed
+run started again with the same arguments goes on from the rows it has.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -73,21 +75,38 @@ def main() -> None:
     steps = np.arange(N_STEPS)
     y_obs = np.concatenate([np.where(steps < k, y, np.nan) for k in args.cutoffs])
     y_query = np.concatenate([np.where(steps >= k, y, np.nan) for k in args.cutoffs])
-    start = time.perf_counter()
-    brute = importance_predictive(prior, y_obs, y_query, n_draws=args.n_draws)
-    is_seconds = time.perf_counter() - start
-    n = args.n_curves
-    rows = {"importance": {}, **{m: {} for m in args.methods}}
-    for j, k in enumerate(args.cutoffs):
-        part = slice(j * n, (j + 1) * n)
-        rows["importance"][k] = {
-            "log_likelihood": (brute.log_density[part, k:].mean(1)).tolist(),
-            "ess": brute.ess[part].tolist(),
-        }
+    path = RESULTS / f"{args.out}.json"
+    record = {
+        "command": "python benchmarks/reference_posterior.py " + " ".join(sys.argv[1:]),
+        "settings": vars(args),
+        "log_sigma": batch.log_sigma.tolist(),
+        "rows": {"importance": {}, **{m: {} for m in args.methods}},
+    }
+    if path.exists():  # a killed run of the same settings resumes where it stopped
+        done = json.loads(path.read_text())
+        if done["settings"] == record["settings"]:
+            record = done
+            print(f"resuming {path}", flush=True)
+    rows = record["rows"]
+    if "importance_seconds" not in record:
+        start = time.perf_counter()
+        brute = importance_predictive(prior, y_obs, y_query, n_draws=args.n_draws)
+        record["importance_seconds"] = time.perf_counter() - start
+        n = args.n_curves
+        for j, k in enumerate(args.cutoffs):
+            part = slice(j * n, (j + 1) * n)
+            rows["importance"][str(k)] = {
+                "log_likelihood": (brute.log_density[part, k:].mean(1)).tolist(),
+                "ess": brute.ess[part].tolist(),
+            }
+        save(record, path)
+    for k in args.cutoffs:
         for method in args.methods:
+            if str(k) in rows[method]:
+                continue
             post = fit(method, y[:, :k], prior, args)
             pred = post.predict(np.arange(k + 1.0, N_STEPS + 1.0))
-            rows[method][k] = {
+            rows[method][str(k)] = {
                 "log_likelihood": pred.log_prob(y[:, k:]).mean(1).tolist(),
                 "converged": [converged(d) for d in post.curve_diagnostics],
                 "r_hat_max": [d.r_hat_max for d in post.curve_diagnostics],
@@ -95,20 +114,23 @@ def main() -> None:
                 "seconds_per_curve": post.seconds,
                 "compile_seconds": post.compile_seconds,
             }
+            save(record, path)
             print(method, k, json.dumps({
-                key: rows[method][k][key]
+                key: rows[method][str(k)][key]
                 for key in ("seconds_per_curve", "compile_seconds")
             }), flush=True)  # fmt: skip
-    record = {
-        "command": "python benchmarks/reference_posterior.py " + " ".join(sys.argv[1:]),
-        "settings": vars(args),
-        "importance_seconds": is_seconds,
-        "log_sigma": batch.log_sigma.tolist(),
-        "rows": rows,
-    }
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (RESULTS / f"{args.out}.md").write_text(markdown(record))
     print(markdown(record))
+
+
+def save(record: dict, path: Path) -> None:
+    """The record so far, as JSON and markdown, each written atomically."""
+    for target, text in (
+        (path, json.dumps(record, indent=2) + "\n"),
+        (path.with_suffix(".md"), markdown(record)),
+    ):
+        partial = target.with_suffix(target.suffix + ".partial")
+        partial.write_text(text)
+        os.replace(partial, target)
 
 
 def markdown(record: dict) -> str:
@@ -132,11 +154,12 @@ def markdown(record: dict) -> str:
     ]
     imp = record["rows"]["importance"]
     for k in s["cutoffs"]:
-        k_key = str(k) if str(k) in imp else k
-        ref = np.array(imp[k_key]["log_likelihood"])
-        trusted = np.array(imp[k_key]["ess"]) >= IS_ESS_MIN
+        ref = np.array(imp[str(k)]["log_likelihood"])
+        trusted = np.array(imp[str(k)]["ess"]) >= IS_ESS_MIN
         for method in s["methods"]:
-            row = record["rows"][method][k_key]
+            row = record["rows"][method].get(str(k))
+            if row is None:  # not sampled yet
+                continue
             ll = np.array(row["log_likelihood"])
             diff = np.abs(ll - ref)[trusted]
             cells = (
