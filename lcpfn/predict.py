@@ -30,7 +30,7 @@ from torch import Tensor
 from lcpfn.errors import InputError
 from lcpfn.pfn.bars import BarDistribution
 from lcpfn.pfn.checkpoint import load_model
-from lcpfn.pfn.curve_scale import CurveScale
+from lcpfn.pfn.curve_scale import CurveScale, curve_scale
 from lcpfn.pfn.model import CurvePFN
 from lcpfn.predictive import TransformedPredictive
 from lcpfn.request import Request, parse_request, thin
@@ -171,13 +171,16 @@ class Extrapolator:
             precision=precision,
         )
 
-    def bars(self, y_obs: Tensor, obs_mask: Tensor) -> ScaledBars:
-        """The output distribution's units for these curves (model space).
+    def bars(
+        self, y_obs: Tensor, obs_mask: Tensor, scale: CurveScale | None = None
+    ) -> ScaledBars:
+        """The output distribution's units for these curves (model space);
+        ``scale``: ``curve_scale(y_obs, obs_mask)`` if the caller has it.
 
         Shapes: y_obs (B, T), obs_mask (B, T) bool, observed points first.
         """
         dev = self.device
-        scale = self.model.output_scale(y_obs.to(dev), obs_mask.to(dev))
+        scale = self.model.output_scale(y_obs.to(dev), obs_mask.to(dev), scale)
         return ScaledBars(self.model.bars, scale)
 
     def logits(
@@ -187,8 +190,10 @@ class Extrapolator:
         obs_mask: Tensor,
         t_query: Tensor,
         precision: str = "float32",
+        scale: CurveScale | None = None,
     ) -> Tensor:
-        """The network in model units, without grad, on the model's device.
+        """The network in model units, without grad, on the model's device;
+        ``scale`` as in ``bars``.
 
         Shapes: (B, T), (B, T), (B, T) bool, (B, Q)  ->  (B, Q, K) float32
         """
@@ -199,7 +204,7 @@ class Extrapolator:
             torch.autocast(dev.type, dtype=low or torch.float32, enabled=bool(low)),
         ):
             return self.model(
-                t_obs.to(dev), y_obs.to(dev), obs_mask.to(dev), t_query.to(dev)
+                t_obs.to(dev), y_obs.to(dev), obs_mask.to(dev), t_query.to(dev), scale
             ).float()
 
 
@@ -391,13 +396,17 @@ class Prediction(TransformedPredictive):
     def _chunks(self) -> Iterator[tuple[np.ndarray, Tensor, ScaledBars]]:
         """Chunks of curves with similar observed counts (less padding), as
         positions in the batch: chunk after chunk, they are ``self._order``."""
+        dev = self._x.device
+        scale_aware = self._x.model.config.scale_aware
         for rows, (t_obs, y_obs, mask, t_query) in packed_chunks(
             self._inputs, self._order, self._batch_size
         ):
+            # the curves' own scale, once for the network and its bars
+            scale = curve_scale(y_obs.to(dev), mask.to(dev)) if scale_aware else None
             yield (
                 rows,
-                self._x.logits(t_obs, y_obs, mask, t_query, self._precision),
-                self._x.bars(y_obs, mask),
+                self._x.logits(t_obs, y_obs, mask, t_query, self._precision, scale),
+                self._x.bars(y_obs, mask, scale),
             )
 
     def _all_chunks(self) -> Iterator[tuple[np.ndarray, Tensor, ScaledBars]]:

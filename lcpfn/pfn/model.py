@@ -169,9 +169,18 @@ class CurvePFN(nn.Module):
         self.bars = BarDistribution(borders)
 
     def forward(
-        self, t_obs: Tensor, y_obs: Tensor, obs_mask: Tensor, t_query: Tensor
+        self,
+        t_obs: Tensor,
+        y_obs: Tensor,
+        obs_mask: Tensor,
+        t_query: Tensor,
+        scale: CurveScale | None = None,
     ) -> Tensor:
         """Bar logits for every query step (in the units of ``output_scale``).
+
+        ``scale`` is ``curve_scale(y_obs, obs_mask)`` when the caller has it
+        already (computed here otherwise; unused by a model that is not
+        scale-aware).
 
         Shapes:
             t_obs, y_obs: (B, T) float; obs_mask: (B, T) bool, False = padding,
@@ -179,7 +188,10 @@ class CurvePFN(nn.Module):
             may be anything finite); t_query: (B, Q)  ->  logits (B, Q, K)
         """
         B, T = t_obs.shape
-        scale = curve_scale(y_obs, obs_mask) if self.config.scale_aware else None
+        if not self.config.scale_aware:
+            scale = None
+        elif scale is None:
+            scale = curve_scale(y_obs, obs_mask)
         obs = self._encode_t(t_obs) + self._encode_y(y_obs, scale)
         qry = self._encode_t(t_query)
         if scale is not None:
@@ -211,12 +223,17 @@ class CurvePFN(nn.Module):
         h = self._run_blocks(h, mask)[~is_obs]  # (N, D)
         return self.head(self.norm(h))
 
-    def output_scale(self, y_obs: Tensor, obs_mask: Tensor) -> CurveScale | None:
-        """The per-curve units of the bars (None: the prior's own units).
+    def output_scale(
+        self, y_obs: Tensor, obs_mask: Tensor, scale: CurveScale | None = None
+    ) -> CurveScale | None:
+        """The per-curve units of the bars (None: the prior's own units);
+        ``scale`` as in ``forward``.
 
         Shapes: y_obs, obs_mask (B, T)  ->  CurveScale of (B,) tensors, or None
         """
-        return curve_scale(y_obs, obs_mask) if self.config.curve_units else None
+        if not self.config.curve_units:
+            return None
+        return scale if scale is not None else curve_scale(y_obs, obs_mask)
 
     def _encode_t(self, t: Tensor) -> Tensor:
         return self.enc_t(t.unsqueeze(-1) * (1.0 / self.config.max_steps))
