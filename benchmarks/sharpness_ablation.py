@@ -5,6 +5,7 @@ Usage:
         [--arms baseline combo ...] [--budgets 15 30 60] [--seed 0]
     python benchmarks/sharpness_ablation.py score --runs-dir ~/lcpfn-runs/ablation
         --data-dir ../shared/data [--n-prior 2000] [--n-real 300]
+        [--out sharpness_ablation]
 
 Every arm is the shipped default's size and optimizer (d_model 128, 4 layers,
 batch 128, AdamW 1e-3) with the extendable warm-up-stable-decay schedule and
@@ -31,7 +32,9 @@ mean log-likelihood at 10/20/40/80 % (``lcpfn.bench.prior_accuracy``), the
 noise-strata table (``lcpfn.bench.noise_strata``) and the mean log-likelihood
 on ``--n-real`` random curves of TaskSet, LCDB 1.0 and LCDB 1.1 (the
 real-curve suite's normalizations and splits). Writes
-benchmarks/results/sharpness_ablation.{json,md}.
+benchmarks/results/<out>.{json,md}; a second seed is a second ``--runs-dir``
+(``--seed 1``, the first seed's ``rate.json`` copied in, so that a budget is
+the same number of curves) scored to its own ``--out``.
 """
 
 from __future__ import annotations
@@ -212,6 +215,7 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     parser.add_argument("--budgets", nargs="+", type=float, default=[15, 30, 60])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="sharpness_ablation", help="score's stem")
     args = parser.parse_args()
     if args.command == "train":
         torch.set_num_threads(1)
@@ -221,7 +225,7 @@ def main() -> None:
                 folder = Path(args.runs_dir) / arm
                 train_to_budget(folder, model_kw, train_kw, minutes, args.seed)
         return
-    out = Path(__file__).parent / "results" / "sharpness_ablation"
+    out = Path(__file__).parent / "results" / args.out
     done = {}  # models scored before with the same settings are kept
     if out.with_suffix(".json").exists():
         old = json.loads(out.with_suffix(".json").read_text())
