@@ -2,7 +2,7 @@
 
 - ``model``: the NumPyro model generated from a ``CurvePrior``.
 - ``sampler``: NUTS chains for batches of curves (``fit_mcmc``).
-- ``smc``: adaptive tempered SMC, which finds every mode (``fit_smc``).
+- ``smc``: adaptive tempered SMC, started from the prior (``fit_smc``).
 - ``fit``: ``fit_posterior(method=...)``, either sampler by name.
 - ``importance``: brute-force importance sampling from the prior, the check
   of both where its effective sample size is large.

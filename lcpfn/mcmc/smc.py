@@ -1,4 +1,4 @@
-"""Adaptive tempered SMC: a reference posterior that finds every mode.
+"""Adaptive tempered SMC: a reference posterior that starts from every mode.
 
 The target is the same truncated posterior as ``lcpfn.mcmc.sampler``'s (prior
 x 1_S x likelihood, in the unconstrained space of the NumPyro model's sites).
@@ -18,7 +18,9 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   rejected, which leaves the exact truncated target invariant (the argument
   of ``lcpfn.mcmc.sampler``'s docstring), so every particle stays in S;
 - the mass of each mode is carried by the importance weights, not by where a
-  chain happened to start.
+  chain happened to start. A mode that no particle reaches is still missed:
+  on sharp (low-noise) posteriors independent runs can end in different
+  modes, which their R-hat and log-evidence spread show.
 
 ``n_runs`` independent populations per curve play the role of chains. After
 lambda = 1 each run draws ``n_particles / chain_length`` ancestors by its
