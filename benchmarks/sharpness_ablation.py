@@ -5,7 +5,7 @@ Usage:
         [--arms baseline combo ...] [--budgets 15 30 60] [--seed 0]
     python benchmarks/sharpness_ablation.py score --runs-dir ~/lcpfn-runs/ablation
         --data-dir ../shared/data [--n-prior 2000] [--n-real 300]
-        [--out sharpness_ablation]
+        [--out sharpness_ablation] [--models default]
 
 Every arm is the shipped default's size and optimizer (d_model 128, 4 layers,
 batch 128, AdamW 1e-3) with the extendable warm-up-stable-decay schedule and
@@ -139,8 +139,17 @@ def train_to_budget(
     train(lcpfn.priors.load("lcpfn"), mc, tc, progress=False).save(out)
 
 
-def score(runs_dir: Path, data_dir: str, n_prior: int, n_real: int, done: dict) -> dict:
-    """Scores of every exported model not yet in ``done`` (added to a copy)."""
+def score(
+    runs_dir: Path,
+    data_dir: str,
+    n_prior: int,
+    n_real: int,
+    done: dict,
+    named: tuple[str, ...] = (),
+) -> dict:
+    """Scores of every exported model, and of the ``named`` ones for
+    ``lcpfn.load`` (keyed ``model/<name>``), not yet in ``done`` (added to a
+    copy)."""
     from lcpfn.evaluation import evaluate, fraction_splits, summarize
     from lcpfn.evaluation.bench import noise_strata, prior_accuracy
     from lcpfn.evaluation.datasets import load_curves
@@ -151,11 +160,13 @@ def score(runs_dir: Path, data_dir: str, n_prior: int, n_real: int, done: dict) 
         order = np.random.default_rng(0).permutation(curves.n_curves)
         real[name] = curves.subset(order[:n_real])
     scores = dict(done)
-    for card in sorted(runs_dir.glob("*/cpu*min.json")):
-        key = f"{card.parent.name}/{card.stem}"
+    models = {f"{c.parent.name}/{c.stem}": c.with_suffix("") for c in sorted(
+        runs_dir.glob("*/cpu*min.json"))}  # fmt: skip
+    models.update({f"model/{name}": name for name in named})
+    for key, path in models.items():
         if key in scores:
             continue
-        model = lcpfn.load(card.with_suffix(""))
+        model = lcpfn.load(path)
         row = {
             "prior": prior_accuracy(model, n_prior).summary,
             "strata": noise_strata(model, n_prior).table,
@@ -216,6 +227,9 @@ def main() -> None:
     parser.add_argument("--budgets", nargs="+", type=float, default=[15, 30, 60])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="sharpness_ablation", help="score's stem")
+    parser.add_argument(
+        "--models", nargs="*", default=[], help="score: shipped models as well"
+    )
     args = parser.parse_args()
     if args.command == "train":
         torch.set_num_threads(1)
@@ -236,7 +250,12 @@ def main() -> None:
         "n_prior": args.n_prior,
         "n_real": args.n_real,
         "scores": score(
-            Path(args.runs_dir), args.data_dir, args.n_prior, args.n_real, done
+            Path(args.runs_dir),
+            args.data_dir,
+            args.n_prior,
+            args.n_real,
+            done,
+            tuple(args.models),
         ),
     }
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")

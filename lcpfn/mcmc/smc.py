@@ -137,12 +137,12 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     def log_prior(x: Any) -> Any:
         """The prior's log density in unconstrained space, with the soft wall."""
         z = unravel(x)
+        values = {name: to_value[name](z[name]) for name in sites}
         total = 0.0
         for name, d in sites.items():
-            value = to_value[name](z[name])
-            log_det = to_value[name].log_abs_det_jacobian(z[name], value)
-            total = total + jnp.sum(d.log_prob(value)) + jnp.sum(log_det)
-        f = clean_curves(prior, parameter_values(prior, values_of(x), jnp), ends, jnp)
+            log_det = to_value[name].log_abs_det_jacobian(z[name], values[name])
+            total = total + jnp.sum(d.log_prob(values[name])) + jnp.sum(log_det)
+        f = clean_curves(prior, parameter_values(prior, values, jnp), ends, jnp)
         wall = -0.5 * jnp.square(violation(prior, f, jnp) / WALL_WIDTH)
         return total + jnp.nan_to_num(wall, nan=-jnp.inf)
 
