@@ -9,6 +9,7 @@ exception type may escape. The pruner, which sees whatever a trial reports,
 must answer True or False for any reported values (NaN and inf included).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -300,11 +301,17 @@ def test_every_entry_point_gives_the_same_error(predictors, case):
     if "transform" not in kwargs and case not in ("query_beyond", "query_shape"):
         # fit_mcmc takes no transform and no t_query: it checks the observed
         # steps against the horizon, as a query at the horizon would be
-        from lcpfn.mcmc import fit_mcmc, fit_smc
+        from lcpfn.mcmc import fit_mcmc, fit_posterior, fit_smc
 
-        for fit_posterior in (fit_mcmc, fit_smc):
+        samplers = (
+            fit_mcmc,
+            fit_smc,
+            functools.partial(fit_posterior, method="smc"),
+            functools.partial(fit_posterior, method="nuts"),
+        )
+        for sampler in samplers:
             fit = _outcome(
-                fit_posterior,
+                sampler,
                 kwargs.get("t_obs"),
                 kwargs["y_obs"],
                 "lcpfn",
