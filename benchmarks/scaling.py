@@ -44,12 +44,15 @@ SIZES = {
 RESULTS = Path(__file__).parent / "results"
 
 
-def score(runs_dir: Path, n_prior: int) -> dict:
-    """Prior accuracy of every exported model, keyed ``size/cpu<m>min``."""
+def score(runs_dir: Path, n_prior: int, done: dict) -> dict:
+    """Prior accuracy of every exported model not yet in ``done`` (added to a
+    copy), keyed ``size/cpu<m>min``."""
     from lcpfn.evaluation.bench import prior_accuracy
 
-    scores = {}
+    scores = dict(done)
     for card in sorted(runs_dir.glob("*/cpu*min.json")):
+        if f"{card.parent.name}/{card.stem}" in scores:
+            continue
         meta = json.loads(card.read_text())
         model = lcpfn.load(card.with_suffix(""))
         scores[f"{card.parent.name}/{card.stem}"] = {
@@ -137,10 +140,14 @@ def main() -> None:
                 kw = {**model_kw, **SIZES[size]}
                 train_to_budget(runs_dir / size, kw, train_kw, minutes, args.seed)
         return
+    done = {}  # models scored before on the same curves are kept
+    if (RESULTS / "scaling.json").exists():
+        old = json.loads((RESULTS / "scaling.json").read_text())
+        done = old["scores"] if old["n_prior"] == args.n_prior else {}
     record = {
         "command": "python benchmarks/scaling.py " + " ".join(sys.argv[1:]),
         "n_prior": args.n_prior,
-        "scores": score(runs_dir, args.n_prior),
+        "scores": score(runs_dir, args.n_prior, done),
     }
     (RESULTS / "scaling.json").write_text(json.dumps(record, indent=2) + "\n")
     (RESULTS / "scaling.md").write_text(markdown(record))
