@@ -9,7 +9,8 @@ subsampled to ``--n-real`` curves (a fixed permutation of ``--seed``); both
 models predict the same curves at 10 / 20 / 40 / 80 % observed, and
 ``lcpfn.evaluation.report.compare`` gives the mean LL difference (MODEL minus
 OTHER) with its 95 % task-bootstrap interval and the tasks on which MODEL is
-better. A difference whose interval excludes 0 is one the subsample resolves.
+better, and the mean difference by the number of observed points (JSON). A
+difference whose interval excludes 0 is one the subsample resolves.
 
 Writes benchmarks/results/<out>.{json,md}.
 """
@@ -49,8 +50,17 @@ def main() -> None:
         order = np.random.default_rng(args.seed).permutation(curves.n_curves)
         curves = curves.subset(order[: args.n_real])
         evaluation = evaluate(curves, models, fraction_splits())
-        for split in (s.label for s in fraction_splits()):
+        for cut in fraction_splits():
+            split = cut.label
             c = compare(evaluation, "model", "other", split, "log_likelihood")
+            diff = evaluation.run("model", split).values(
+                "log_likelihood"
+            ) - evaluation.run("other", split).values("log_likelihood")
+            n_obs = cut.apply(curves).n_observed  # (N,), the runs' curve order
+            by_count = {
+                str(k): [float(diff[n_obs == k].mean()), int((n_obs == k).sum())]
+                for k in np.unique(n_obs)
+            }
             means = {
                 key: float(evaluation.run(key, split).values("log_likelihood").mean())
                 for key in models
@@ -65,6 +75,7 @@ def main() -> None:
                 "ci": list(c.ci),
                 "tasks_better": c.tasks_better,
                 "n_tasks": c.n_tasks,
+                "difference_by_observed_count": by_count,
             })  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)
     out = args.out or f"compare_{Path(args.model).name}_{Path(args.other).name}"
