@@ -43,7 +43,7 @@ from lcpfn.evaluation.bench import (
     one_curve_tensors,
 )
 from lcpfn.pfn.model import CurvePFN, ModelConfig
-from lcpfn.predict import DEFAULT_BATCH_SIZE, packed_chunks
+from lcpfn.predict import DEFAULT_BATCH_SIZE, chunk_order, packed_chunks
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
@@ -80,7 +80,7 @@ def main() -> None:
     pred = model.predict(y, t_query=t_query)
     # the network on the chunks predict() feeds it (sorted by observed count)
     inputs = tuple(x.to(dev) for x in pred._inputs)
-    order = np.argsort(inputs[2].sum(1).cpu().numpy(), kind="stable")
+    order = chunk_order(inputs[2])
     chunks = [c for _, c in packed_chunks(inputs, order, DEFAULT_BATCH_SIZE)]
     batch_predict = median_seconds(
         lambda: model.predict(y, t_query=t_query), max(3, args.repeats // 40), dev

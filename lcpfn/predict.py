@@ -208,6 +208,14 @@ class Extrapolator:
             ).float()
 
 
+def chunk_order(obs_mask: Tensor) -> np.ndarray:
+    """Curves by observed count (stable), the order ``packed_chunks`` takes.
+
+    Shapes: obs_mask (B, T) bool -> (B,) int
+    """
+    return np.argsort(obs_mask.sum(1).cpu().numpy(), kind="stable")
+
+
 def packed_chunks(
     inputs: tuple[Tensor, Tensor, Tensor, Tensor], order: np.ndarray, batch_size: int
 ) -> Iterator[tuple[np.ndarray, tuple[Tensor, Tensor, Tensor, Tensor]]]:
@@ -342,7 +350,7 @@ class Prediction(TransformedPredictive):
         K = extrapolator.model.config.n_bars
         # curves by observed count, so that each chunk is padded to its own
         # longest; _unorder puts the results back in the batch's order
-        self._order = np.argsort(obs_mask.sum(1).cpu().numpy(), kind="stable")
+        self._order = chunk_order(obs_mask)
         self._unorder = np.argsort(self._order)
         self._cache: list[Tensor] | None = None
         if B * Q * K * 4 <= MAX_CACHED_BYTES:
