@@ -44,14 +44,19 @@ SIZES = {
 RESULTS = Path(__file__).parent / "results"
 
 
-def score(runs_dir: Path, n_prior: int, done: dict) -> dict:
-    """Prior accuracy of every exported model not yet in ``done`` (added to a
-    copy), keyed ``size/cpu<m>min``."""
+def score(
+    runs_dir: Path, n_prior: int, done: dict, budgets: list[float] | None = None
+) -> dict:
+    """Prior accuracy of every exported model (at ``budgets`` CPU-minutes only,
+    if given) not yet in ``done`` (added to a copy), keyed ``<folder>/cpu<m>min``;
+    the folder's name is the row's ``size``."""
     from lcpfn.evaluation.bench import prior_accuracy
 
     scores = dict(done)
     for card in sorted(runs_dir.glob("*/cpu*min.json")):
         if f"{card.parent.name}/{card.stem}" in scores:
+            continue
+        if budgets is not None and budget_minutes(card.stem) not in budgets:
             continue
         meta = json.loads(card.read_text())
         model = lcpfn.load(card.with_suffix(""))

@@ -1,0 +1,108 @@
+"""Batch size and learning rate of the long run, at equal CPU time.
+
+Usage:
+    python benchmarks/batch_lr_sweep.py train --runs-dir ~/lcpfn-runs/sweep
+        [--settings b64-lr1e-3 b256-lr1e-3 ...] [--budgets 15]
+    python benchmarks/batch_lr_sweep.py score --runs-dir ~/lcpfn-runs/sweep
+        [--n-prior 2000] [--budgets 15]
+
+The recipe chosen by the sharpness ablation (its ``combo`` arm) at the size
+chosen by the scaling check (d_model 96, 3 layers), trained with the
+ablation's protocol (``sharpness_ablation.train_to_budget``: one thread, a
+budget in CPU-minutes is the number of curves the setting's own measured
+throughput gives, warm-up-stable-decay). Only the batch size and AdamW's
+learning rate change. The long run's own setting (batch 128, lr 1e-3) is the
+scaling check's d96-l3 run: link it as ``--runs-dir/b128-lr1e-3`` instead of
+training it twice.
+
+``score`` reports the prior mean log-likelihood at 10/20/40/80 % observed of
+every setting at each budget (``scaling.score``, on the scaling check's
+curves) and writes benchmarks/results/batch_lr_sweep.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scaling import RECIPE, SIZES, score  # noqa: E402
+from sharpness_ablation import ARMS, train_to_budget  # noqa: E402
+
+SIZE = "d96-l3"
+SETTINGS = {
+    "b64-lr1e-3": dict(batch_size=64, lr=1e-3),
+    "b128-lr1e-3": dict(batch_size=128, lr=1e-3),
+    "b256-lr1e-3": dict(batch_size=256, lr=1e-3),
+    "b128-lr5e-4": dict(batch_size=128, lr=5e-4),
+    "b128-lr2e-3": dict(batch_size=128, lr=2e-3),
+    "b256-lr2e-3": dict(batch_size=256, lr=2e-3),
+}
+RESULTS = Path(__file__).parent / "results"
+
+
+def markdown(record: dict) -> str:
+    lines = [
+        "# Batch size and learning rate at equal CPU time",
+        "",
+        f"Command: `{record['command']}`; recipe `{RECIPE}` at {SIZE}, "
+        f"{record['n_prior']} prior curves (the scaling check's). Cells: mean "
+        "log-likelihood at 10 / 20 / 40 / 80 % observed.",
+        "",
+        "| setting | CPU-minutes | curves seen | prior LL |",
+        "|---|---|---|---|",
+    ]
+    for row in sorted(
+        record["scores"].values(), key=lambda r: (r["cpu_minutes"], r["size"])
+    ):
+        ll = " / ".join(f"{v:.3f}" for v in row["prior"].values())
+        lines.append(
+            f"| {row['size']} | {row['cpu_minutes']:g} | {row['curves_seen']:,} "
+            f"| {ll} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["train", "score"])
+    parser.add_argument("--runs-dir", default=os.path.expanduser("~/lcpfn-runs/sweep"))
+    parser.add_argument(
+        "--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS)
+    )
+    parser.add_argument("--budgets", nargs="+", type=float, default=[15])
+    parser.add_argument("--n-prior", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    runs_dir = Path(args.runs_dir)
+    if args.command == "train":
+        torch.set_num_threads(1)
+        model_kw, train_kw = ARMS[RECIPE]
+        for minutes in sorted(args.budgets):
+            for name in args.settings:
+                sized = {**model_kw, **SIZES[SIZE]}
+                tuned = {**train_kw, **SETTINGS[name]}
+                train_to_budget(runs_dir / name, sized, tuned, minutes, args.seed)
+        return
+    out = RESULTS / "batch_lr_sweep.json"
+    done = {}  # settings scored before on the same curves are kept
+    if out.exists():
+        old = json.loads(out.read_text())
+        done = old["scores"] if old["n_prior"] == args.n_prior else {}
+    record = {
+        "command": "python benchmarks/batch_lr_sweep.py " + " ".join(sys.argv[1:]),
+        "n_prior": args.n_prior,
+        "scores": score(runs_dir, args.n_prior, done, budgets=args.budgets),
+    }
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(record))
+    print(markdown(record))
+
+
+if __name__ == "__main__":
+    main()
