@@ -2,18 +2,20 @@
 
 Usage:
     python benchmarks/batch_lr_sweep.py train --runs-dir ~/lcpfn-runs/sweep
-        [--settings b64-lr1e-3 b256-lr1e-3 ...] [--budgets 15]
+        [--settings b64-lr1e-3 b256-lr1e-3 ...] [--budgets 10]
     python benchmarks/batch_lr_sweep.py score --runs-dir ~/lcpfn-runs/sweep
-        [--n-prior 2000] [--budgets 15]
+        [--n-prior 2000] [--budgets 10]
 
 The recipe chosen by the sharpness ablation (its ``combo`` arm) at the size
 chosen by the scaling check (d_model 96, 3 layers), trained with the
 ablation's protocol (``sharpness_ablation.train_to_budget``: one thread, a
 budget in CPU-minutes is the number of curves the setting's own measured
 throughput gives, warm-up-stable-decay). Only the batch size and AdamW's
-learning rate change. The long run's own setting (batch 128, lr 1e-3) is the
-scaling check's d96-l3 run: link it as ``--runs-dir/b128-lr1e-3`` instead of
-training it twice.
+learning rate change; ``b128-lr1e-3`` is the long run's own setting. The
+throughput of every setting is measured first, one after another, so that
+the budgets compare on a machine whose speed drifts between sessions; the
+long run's setting is therefore trained again here rather than taken from
+the scaling check.
 
 ``score`` reports the prior mean log-likelihood at 10/20/40/80 % observed of
 every setting at each budget (``scaling.score``, on the scaling check's
@@ -32,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from scaling import RECIPE, SIZES, score  # noqa: E402
-from sharpness_ablation import ARMS, train_to_budget  # noqa: E402
+from sharpness_ablation import ARMS, throughput, train_to_budget  # noqa: E402
 
 SIZE = "d96-l3"
 SETTINGS = {
@@ -75,7 +77,7 @@ def main() -> None:
     parser.add_argument(
         "--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS)
     )
-    parser.add_argument("--budgets", nargs="+", type=float, default=[15])
+    parser.add_argument("--budgets", nargs="+", type=float, default=[10])
     parser.add_argument("--n-prior", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -83,11 +85,14 @@ def main() -> None:
     if args.command == "train":
         torch.set_num_threads(1)
         model_kw, train_kw = ARMS[RECIPE]
+        sized = {**model_kw, **SIZES[SIZE]}
+        tuned = {name: {**train_kw, **SETTINGS[name]} for name in args.settings}
+        for name in args.settings:  # every rate first, in the same conditions
+            (runs_dir / name).mkdir(parents=True, exist_ok=True)
+            throughput(sized, tuned[name], runs_dir / name, args.seed)
         for minutes in sorted(args.budgets):
             for name in args.settings:
-                sized = {**model_kw, **SIZES[SIZE]}
-                tuned = {**train_kw, **SETTINGS[name]}
-                train_to_budget(runs_dir / name, sized, tuned, minutes, args.seed)
+                train_to_budget(runs_dir / name, sized, tuned[name], minutes, args.seed)
         return
     out = RESULTS / "batch_lr_sweep.json"
     done = {}  # settings scored before on the same curves are kept
