@@ -111,13 +111,18 @@ class _Block(nn.Module):
         h = h + self.proj(a.transpose(1, 2).reshape(B, L, D))
         return h + self.ff(self.norm2(h))
 
-    def forward_split(self, h: Tensor, obs_mask: Tensor) -> Tensor:
+    def forward_split(
+        self, h: Tensor, obs_mask: Tensor, queries_only: bool = False
+    ) -> Tensor:
         """``forward`` for T observed then Q query tokens, with ``attention_mask``'s
         pattern computed directly: the observed tokens attend among themselves
         (T x T), each query to the real observed points and to itself (Q x T
         and Q x 1) instead of the masked (T + Q) x (T + Q) of ``forward``.
+        ``queries_only`` returns the query tokens alone and skips the observed
+        tokens' own update, which no later layer reads in the last block.
 
-        Shapes: h (B, T + Q, D), obs_mask (B, T) bool -> (B, T + Q, D)
+        Shapes: h (B, T + Q, D), obs_mask (B, T) bool -> (B, T + Q, D),
+            or (B, Q, D) with ``queries_only``
         """
         B, L, D = h.shape
         T = obs_mask.shape[1]
@@ -128,23 +133,26 @@ class _Block(nn.Module):
             .unbind(2)
         )
         p = self.dropout if self.training else 0.0
-        eye = torch.eye(T, dtype=torch.bool, device=h.device)
-        a_obs = F.scaled_dot_product_attention(
-            q[:, :, :T],
-            k[:, :, :T],
-            v[:, :, :T],
-            attn_mask=(obs_mask[:, None, :] | eye[None]).unsqueeze(1),
-            dropout_p=p,
-        )  # (B, H, T, Dh)
         q_qry, k_qry, v_qry = q[:, :, T:], k[:, :, T:], v[:, :, T:]
-        scale = q.shape[-1] ** -0.5
-        to_obs = (q_qry @ k[:, :, :T].transpose(-1, -2)) * scale  # (B, H, Q, T)
-        to_obs = to_obs.masked_fill(~obs_mask[:, None, None, :], -torch.inf)
-        to_self = (q_qry * k_qry).sum(-1, keepdim=True) * scale  # (B, H, Q, 1)
+        q_qry = q_qry * q.shape[-1] ** -0.5
+        to_obs = q_qry @ k[:, :, :T].transpose(-1, -2)  # (B, H, Q, T)
+        to_obs.masked_fill_(~obs_mask[:, None, None, :], -torch.inf)
+        to_self = (q_qry * k_qry).sum(-1, keepdim=True)  # (B, H, Q, 1)
         w = F.dropout(torch.softmax(torch.cat([to_obs, to_self], -1), -1), p)
-        a_qry = w[..., :T] @ v[:, :, :T] + w[..., T:] * v_qry  # (B, H, Q, Dh)
-        a = torch.cat([a_obs, a_qry], dim=2)  # (B, H, L, Dh)
-        h = h + self.proj(a.transpose(1, 2).reshape(B, L, D))
+        a = w[..., :T] @ v[:, :, :T] + w[..., T:] * v_qry  # (B, H, Q, Dh)
+        if queries_only:
+            h = h[:, T:]
+        else:
+            eye = torch.eye(T, dtype=torch.bool, device=h.device)
+            a_obs = F.scaled_dot_product_attention(
+                q[:, :, :T],
+                k[:, :, :T],
+                v[:, :, :T],
+                attn_mask=(obs_mask[:, None, :] | eye[None]).unsqueeze(1),
+                dropout_p=p,
+            )  # (B, H, T, Dh)
+            a = torch.cat([a_obs, a], dim=2)  # (B, H, L, Dh)
+        h = h + self.proj(a.transpose(1, 2).reshape(B, h.shape[1], D))
         return h + self.ff(self.norm2(h))
 
 
@@ -187,7 +195,6 @@ class CurvePFN(nn.Module):
             observed points first in each row (padding's y_obs is ignored and
             may be anything finite); t_query: (B, Q)  ->  logits (B, Q, K)
         """
-        B, T = t_obs.shape
         if not self.config.scale_aware:
             scale = None
         elif scale is None:
@@ -198,9 +205,11 @@ class CurvePFN(nn.Module):
             curve = self.enc_curve(scale.features)[:, None]  # (B, 1, D)
             obs, qry = obs + curve, qry + curve
         h = torch.cat([obs, qry], dim=1)  # (B, T + Q, D)
-        for block in self.blocks:
+        *inner, last = self.blocks
+        for block in inner:
             h = block.forward_split(h, obs_mask)
-        return self.head(self.norm(h[:, T:]))  # (B, Q, K)
+        h = last.forward_split(h, obs_mask, queries_only=True)  # (B, Q, D)
+        return self.head(self.norm(h))  # (B, Q, K)
 
     def forward_packed(self, t: Tensor, y: Tensor, n_obs: Tensor) -> Tensor:
         """Training form: step ``i`` is observed if ``i < n_obs``, else a query.
