@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+import scaling  # noqa: E402
 from scaling import RECIPE, SIZES, score  # noqa: E402
 from sharpness_ablation import ARMS, throughput, train_to_budget  # noqa: E402
 
@@ -49,25 +50,13 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def markdown(record: dict) -> str:
-    lines = [
-        "# Batch size and learning rate at equal CPU time",
-        "",
-        f"Command: `{record['command']}`; recipe `{RECIPE}` at {SIZE}, "
-        f"{record['n_prior']} prior curves (the scaling check's). Cells: mean "
-        "log-likelihood at 10 / 20 / 40 / 80 % observed.",
-        "",
-        "| setting | CPU-minutes | curves seen | prior LL |",
-        "|---|---|---|---|",
-    ]
-    for row in sorted(
-        record["scores"].values(), key=lambda r: (r["cpu_minutes"], r["size"])
-    ):
-        ll = " / ".join(f"{v:.3f}" for v in row["prior"].values())
-        lines.append(
-            f"| {row['size']} | {row['cpu_minutes']:g} | {row['curves_seen']:,} "
-            f"| {ll} |"
-        )
-    return "\n".join(lines) + "\n"
+    return scaling.markdown(
+        record,
+        title="Batch size and learning rate at equal CPU time",
+        label="setting",
+        setup=f"at {SIZE} (the scaling check's curves)",
+        plot_name=None,
+    )
 
 
 def main() -> None:

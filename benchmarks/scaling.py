@@ -103,15 +103,23 @@ def plot(scores: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def markdown(record: dict) -> str:
+def markdown(
+    record: dict,
+    title: str = "Model size at equal CPU time",
+    label: str = "size",
+    setup: str = "of the sharpness ablation",
+    plot_name: str | None = "scaling.png",
+) -> str:
+    """The score table, a row per ``label`` (the run's folder) and budget."""
+    plotted = f" Plot: `{plot_name}`." if plot_name else ""
     lines = [
-        "# Model size at equal CPU time",
+        f"# {title}",
         "",
-        f"Command: `{record['command']}`; recipe `{RECIPE}` of the sharpness "
-        f"ablation, {record['n_prior']} prior curves. Cells: mean log-likelihood "
-        "at 10 / 20 / 40 / 80 % observed. Plot: `scaling.png`.",
+        f"Command: `{record['command']}`; recipe `{RECIPE}` {setup}, "
+        f"{record['n_prior']} prior curves. Cells: mean log-likelihood "
+        f"at 10 / 20 / 40 / 80 % observed.{plotted}",
         "",
-        "| size | parameters | CPU-minutes | curves seen | prior LL |",
+        f"| {label} | parameters | CPU-minutes | curves seen | prior LL |",
         "|---|---|---|---|---|",
     ]
     for row in sorted(
