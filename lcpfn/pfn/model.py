@@ -42,9 +42,9 @@ class ModelConfig:
     scaling check (benchmarks/results/scaling.md).
     """
 
-    n_layers: int = 4
+    n_layers: int = 3
     n_heads: int = 4
-    d_model: int = 128
+    d_model: int = 96
     d_ff: int | None = None
     n_bars: int = 1000
     max_steps: int = 100  # length of the training curves; t is encoded as t / max_steps
