@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+import lcpfn
 from lcpfn.stopping import LCPFNPruner
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -77,10 +78,14 @@ def main() -> None:
     record = {
         "machine": describe_machine(),
         "command": "python benchmarks/pruner_overhead.py " + " ".join(sys.argv[1:]),
+        "model": args.model,
+        "model_sha256": lcpfn.load(args.model).card.get("sha256"),
         "summary": summary,
     }
     RESULTS.mkdir(exist_ok=True)
     suffix = "" if args.n_completed == 20 else f"_{args.n_completed}"
+    if args.model != "default":
+        suffix += f"_{Path(args.model).name}"
     (RESULTS / f"pruner_overhead_{args.storage}{suffix}.json").write_text(
         json.dumps(record, indent=2) + "\n"
     )
