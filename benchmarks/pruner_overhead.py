@@ -2,13 +2,15 @@
 
 Usage:
     python benchmarks/pruner_overhead.py [--model default] [--storage memory|sqlite]
-        [--n-completed 20] [--repeats 5]
+        [--n-completed 20] [--repeats 5] [--threads N]
 
 A study with ``--n-completed`` (20) completed trials of 50 steps; each of
 ``--repeats`` (5) new trials reports steps 1..49, and after each report the
 pruner is timed (model already loaded: the first
 call per process loads it, which is reported apart). Median and 95th
-percentile over all calls. Writes benchmarks/results/pruner_overhead.json.
+percentile over all calls. ``--threads`` sets torch's intra-op threads, as an
+HPO worker that shares the machine with others would (one each). Writes
+benchmarks/results/pruner_overhead_<storage>[_<n>][_<model>][_threads<N>].json.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+import torch
 
 import lcpfn
 from lcpfn.stopping import LCPFNPruner
@@ -36,7 +39,12 @@ def main() -> None:
     parser.add_argument("--storage", choices=("memory", "sqlite"), default="memory")
     parser.add_argument("--n-completed", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5, help="trials timed")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (default: torch's own choice)"
+    )
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = None
     if args.storage == "sqlite":
@@ -68,6 +76,7 @@ def main() -> None:
         study.tell(trial, 0.1)  # below every incumbent: the incumbent stays
     summary = {
         "storage": args.storage,
+        "torch_threads": torch.get_num_threads(),
         "completed_trials": args.n_completed,
         "first_call_ms_with_model_load": first * 1e3,
         "median_ms": float(np.median(times)) * 1e3,
@@ -86,6 +95,8 @@ def main() -> None:
     suffix = "" if args.n_completed == 20 else f"_{args.n_completed}"
     if args.model != "default":
         suffix += f"_{Path(args.model).name}"
+    if args.threads is not None:
+        suffix += f"_threads{args.threads}"
     (RESULTS / f"pruner_overhead_{args.storage}{suffix}.json").write_text(
         json.dumps(record, indent=2) + "\n"
     )
