@@ -162,7 +162,8 @@ def score(
     scores = dict(done)
     models = {f"{c.parent.name}/{c.stem}": c.with_suffix("") for c in sorted(
         runs_dir.glob("*/cpu*min.json"))}  # fmt: skip
-    models.update({f"model/{name}": name for name in named})
+    # a shipped name keys as model/<name>, a path as model/<folder>/<file>
+    models.update({"model/" + "/".join(Path(n).parts[-2:]): n for n in named})
     for key, path in models.items():
         if key in scores:
             continue
