@@ -40,7 +40,7 @@ import numpy as np
 from lcpfn.errors import InputError
 from lcpfn.predict import Extrapolator, load
 from lcpfn.request import parse_curves, parse_horizon
-from lcpfn.transforms import Transform, loss_curve
+from lcpfn.transforms import Transform, loss_curve, take
 
 __all__ = ["EarlyStopper", "LCPFNPruner", "StopDecision", "stop_decisions"]
 
@@ -127,7 +127,11 @@ def stop_decisions(
         grid = np.linspace(horizon / model.max_steps, horizon, model.max_steps)
         rows = np.flatnonzero(checked)
         pred = model.predict(
-            y[rows], t_obs=t[rows], t_query=grid, horizon=horizon, transform=transform
+            y[rows],
+            t_obs=t[rows],
+            t_query=grid,
+            horizon=horizon,
+            transform=None if transform is None else take(transform, rows),
         )
         p = (
             pred.cdf(best[rows, None])
