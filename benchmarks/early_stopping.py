@@ -340,7 +340,9 @@ def _markdown(r: dict, methods: list[str]) -> str:
 
 
 def _plot(per_task: dict, methods: list[str], path: Path) -> None:
-    """Mean regret against compute, one panel per task; a dot at each method's end."""
+    """Mean regret against compute, one panel per task; a dot at each method's end.
+
+    ``per_task`` holds ``_compact`` rows, as the JSON record does."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -355,11 +357,12 @@ def _plot(per_task: dict, methods: list[str], path: Path) -> None:
     )
     for ax, (task, m) in zip(axes.flat, per_task.items(), strict=False):
         for i, name in enumerate(shown):
-            curve = np.asarray(m[name]["regret_vs_compute"])
+            kept = m[name]["regret_vs_compute"]  # _compact's log-spaced points
+            x, curve = np.asarray(kept["steps"]), np.asarray(kept["regret"])
             # up to where the last ordering stops improving: the mean is final
             last = np.flatnonzero(curve > curve[-1])
-            x = np.arange(1, (last[-1] + 2 if last.size else 1) + 1)
-            ax.plot(x, curve[: x.size], color=f"C{i}", lw=1.2, label=name)
+            end = last[-1] + 2 if last.size else 1
+            ax.plot(x[:end], curve[:end], color=f"C{i}", lw=1.2, label=name)
             ax.plot([m[name]["epochs"]], [m[name]["regret"]], "o", color=f"C{i}", ms=4)
         ax.set(xscale="log", yscale="log", title=task[len(prefix) :])
         ax.title.set_fontsize(7)
