@@ -35,7 +35,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import scaling  # noqa: E402
 from scaling import RECIPE, SIZES, score  # noqa: E402
-from sharpness_ablation import ARMS, throughput, train_to_budget  # noqa: E402
+from sharpness_ablation import (  # noqa: E402
+    ARMS,
+    kept_scores,
+    throughput,
+    train_to_budget,
+)
 
 SIZE = "d96-l3"
 SETTINGS = {
@@ -84,10 +89,7 @@ def main() -> None:
                 train_to_budget(runs_dir / name, sized, tuned[name], minutes, args.seed)
         return
     out = RESULTS / "batch_lr_sweep.json"
-    done = {}  # settings scored before on the same curves are kept
-    if out.exists():
-        old = json.loads(out.read_text())
-        done = old["scores"] if old["n_prior"] == args.n_prior else {}
+    done = kept_scores(out, n_prior=args.n_prior)
     record = {
         "command": "python benchmarks/batch_lr_sweep.py " + " ".join(sys.argv[1:]),
         "n_prior": args.n_prior,

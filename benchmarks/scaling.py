@@ -33,7 +33,12 @@ import torch
 import lcpfn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sharpness_ablation import ARMS, budget_minutes, train_to_budget  # noqa: E402
+from sharpness_ablation import (  # noqa: E402
+    ARMS,
+    budget_minutes,
+    kept_scores,
+    train_to_budget,
+)
 
 RECIPE = "combo"
 SIZES = {
@@ -153,10 +158,7 @@ def main() -> None:
                 kw = {**model_kw, **SIZES[size]}
                 train_to_budget(runs_dir / size, kw, train_kw, minutes, args.seed)
         return
-    done = {}  # models scored before on the same curves are kept
-    if (RESULTS / "scaling.json").exists():
-        old = json.loads((RESULTS / "scaling.json").read_text())
-        done = old["scores"] if old["n_prior"] == args.n_prior else {}
+    done = kept_scores(RESULTS / "scaling.json", n_prior=args.n_prior)
     record = {
         "command": "python benchmarks/scaling.py " + " ".join(sys.argv[1:]),
         "n_prior": args.n_prior,

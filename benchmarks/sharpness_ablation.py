@@ -139,6 +139,17 @@ def train_to_budget(
     train(lcpfn.priors.load("lcpfn"), mc, tc, progress=False).save(out)
 
 
+def kept_scores(path: Path, **settings) -> dict:
+    """The scores in an earlier result file ``path`` if it was scored with the
+    same ``settings`` (its record's keys), else none: models scored before on
+    the same curves are not scored again."""
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    same = all(old.get(key) == value for key, value in settings.items())
+    return old["scores"] if same else {}
+
+
 def score(
     runs_dir: Path,
     data_dir: str,
@@ -241,11 +252,9 @@ def main() -> None:
                 train_to_budget(folder, model_kw, train_kw, minutes, args.seed)
         return
     out = Path(__file__).parent / "results" / args.out
-    done = {}  # models scored before with the same settings are kept
-    if out.with_suffix(".json").exists():
-        old = json.loads(out.with_suffix(".json").read_text())
-        if (old["n_prior"], old["n_real"]) == (args.n_prior, args.n_real):
-            done = old["scores"]
+    done = kept_scores(
+        out.with_suffix(".json"), n_prior=args.n_prior, n_real=args.n_real
+    )
     record = {
         "command": "python benchmarks/sharpness_ablation.py " + " ".join(sys.argv[1:]),
         "n_prior": args.n_prior,

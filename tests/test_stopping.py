@@ -9,6 +9,7 @@ from scipy import stats
 
 from lcpfn.errors import InputError
 from lcpfn.stopping import EarlyStopper, LCPFNPruner, stop_decisions
+from lcpfn.transforms import loss_curve
 
 SCALE = 0.01
 
@@ -239,8 +240,6 @@ def test_pruner_raises_for_a_step_beyond_its_horizon():
 def test_per_curve_transform_follows_the_checked_runs(tiny):
     # run 0 has too few points to be checked: the rule must give run 1 its own
     # transform, and decide it as it would alone
-    from lcpfn.transforms import loss_curve
-
     y = np.array([[2.0, np.nan, np.nan], [2.5, 2.2, 2.1]])
     transform = loss_curve(initial_loss=np.array([2.2, 3.0]))
     both = stop_decisions(tiny, y, 1.9, horizon=100, transform=transform)
