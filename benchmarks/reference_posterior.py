@@ -4,7 +4,8 @@ Usage:
     python benchmarks/reference_posterior.py [--n-curves 16] [--cutoffs 10 20 40 80]
         [--n-draws 4000000] [--methods nuts smc] [--seed 20261201]
         [--nuts-warmup 1000] [--nuts-samples 1000]
-        [--smc-particles 1000] [--smc-steps 10] [--out reference_posterior]
+        [--smc-particles 1000] [--smc-steps 1] [--smc-leapfrog 200]
+        [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
 observes the first ``cutoff`` of their 100 steps and scores each sampler's
@@ -46,7 +47,11 @@ TOLERANCE = 0.05  # nats
 
 def fit(method: str, y_obs: np.ndarray, prior, args) -> object:
     settings = {
-        "smc": {"n_particles": args.smc_particles, "n_mcmc_steps": args.smc_steps},
+        "smc": {
+            "n_particles": args.smc_particles,
+            "n_mcmc_steps": args.smc_steps,
+            "n_leapfrog": args.smc_leapfrog,
+        },
         "nuts": {"n_warmup": args.nuts_warmup, "n_samples": args.nuts_samples},
     }[method]
     with warnings.catch_warnings():  # convergence is counted per curve
@@ -66,7 +71,8 @@ def main() -> None:
     parser.add_argument("--nuts-warmup", type=int, default=1000)
     parser.add_argument("--nuts-samples", type=int, default=1000)
     parser.add_argument("--smc-particles", type=int, default=1000)
-    parser.add_argument("--smc-steps", type=int, default=10)
+    parser.add_argument("--smc-steps", type=int, default=1)
+    parser.add_argument("--smc-leapfrog", type=int, default=200)
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
@@ -145,7 +151,8 @@ def markdown(record: dict) -> str:
         f"({record['importance_seconds']:.0f} s for all rows), trusted where its "
         f"ESS >= {IS_ESS_MIN}. NUTS: 4 x ({s['nuts_warmup']} + "
         f"{s['nuts_samples']}); SMC: 4 runs x {s['smc_particles']} particles, "
-        f"{s['smc_steps']} HMC moves per stage. LL: mean log density of the "
+        f"{s['smc_steps']} HMC moves of {s['smc_leapfrog']} leapfrog steps per "
+        "stage. LL: mean log density of the "
         "unseen values.",
         "",
         "| cutoff | method | converged | IS-trusted curves | mean abs LL diff to IS "

@@ -107,7 +107,10 @@ def main() -> None:
     )
     parser.add_argument("--method", choices=["nuts", "smc"], default="nuts")
     parser.add_argument("--n-particles", type=int, default=1000, help="smc, per run")
-    parser.add_argument("--smc-steps", type=int, default=10, help="HMC moves per stage")
+    parser.add_argument("--smc-steps", type=int, default=1, help="HMC moves per stage")
+    parser.add_argument(
+        "--smc-leapfrog", type=int, default=200, help="leapfrog steps per HMC move"
+    )
     parser.add_argument("--n-ranks", type=int, default=99, help="thinned draws L")
     parser.add_argument("--n-bins", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -132,7 +135,8 @@ def main() -> None:
         warnings.simplefilter("always")
         settings = {
             "smc": {"n_runs": args.n_chains, "n_particles": args.n_particles,
-                    "n_mcmc_steps": args.smc_steps},
+                    "n_mcmc_steps": args.smc_steps,
+                    "n_leapfrog": args.smc_leapfrog},
             "nuts": {"n_chains": args.n_chains, "n_warmup": args.n_warmup,
                      "n_samples": args.n_samples,
                      "target_accept_prob": args.target_accept_prob,
@@ -212,7 +216,8 @@ def _markdown(r: dict) -> str:
         f"100 steps observed; "
         + (
             f"tempered SMC, {c['n_chains']} runs x {c['n_particles']} particles, "
-            f"{c['smc_steps']} HMC moves per stage"
+            f"{c['smc_steps']} HMC moves of {c['smc_leapfrog']} leapfrog "
+            "steps per stage"
             if c.get("method") == "smc"
             else f"NUTS, {c['n_chains']} chains x ({c['n_warmup']} warm-up + "
             f"{c['n_samples']} draws), {mass} mass matrix, target acceptance "

@@ -3,18 +3,21 @@
 Usage:
     python benchmarks/smc_settings.py --curves 1 4 5 6 --cutoff 40
         [--n-curves 8] [--seed 20261201] [--n-particles 1000]
-        [--n-mcmc-steps 10] [--target-ess 0.9] [--n-runs 4] [--out NAME]
+        [--n-mcmc-steps 10] [--n-leapfrog 10] [--target-ess 0.9] [--n-runs 4]
+        [--out NAME]
 
 The curves are those of ``benchmarks/reference_posterior.py`` (``--n-curves``
 prior curves of ``--seed``; ``--curves`` picks some by index), observed up
 to ``--cutoff`` of their 100 steps. ``fit_smc`` runs with the given settings;
 per curve the benchmark records the posterior-predictive LL of the unseen
-values, R-hat and bulk ESS (worst parameter), the spread of the runs' log
-evidence (runs that settle in different modes disagree by nats), the final
+values, R-hat and bulk ESS (worst parameter), the same two for the clean
+curve's value at the last step, f(100) (what the predictive rests on; the
+parameters are not identified where a family's weight is near 0), the runs'
+log evidence (runs that settle in different modes disagree by nats), the final
 ESS, the stages the tempering took and the sampling seconds per curve.
 
 Writes benchmarks/results/<out>.{json,md} (default
-``smc_settings_p<particles>_m<steps>_e<ess>``).
+``smc_settings_p<particles>_m<steps>_l<leapfrog>_e<ess>``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import arviz as az
 import numpy as np
 
 import lcpfn
@@ -43,6 +47,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--n-particles", type=int, default=1000)
     parser.add_argument("--n-mcmc-steps", type=int, default=10)
+    parser.add_argument("--n-leapfrog", type=int, default=10)
     parser.add_argument("--target-ess", type=float, default=0.9)
     parser.add_argument("--n-runs", type=int, default=4)
     parser.add_argument("--out", default=None)
@@ -61,11 +66,14 @@ def main() -> None:
             n_runs=args.n_runs,
             n_particles=args.n_particles,
             n_mcmc_steps=args.n_mcmc_steps,
+            n_leapfrog=args.n_leapfrog,
             target_ess=args.target_ess,
         )
     ll = post.predict(np.arange(k + 1.0, N_STEPS + 1.0)).log_prob(y[:, k:]).mean(1)
-    stages = post.idata.sample_stats["n_stages"].values  # (R, S[, curves])
-    stages = stages.reshape(*stages.shape[:2], -1)  # one curve has no curve dim
+    per_run = post.idata.sample_stats  # (R, S[, curves]): one curve has no curve dim
+    stages = per_run["n_stages"].values.reshape(args.n_runs, -1, len(args.curves))
+    log_z = per_run["log_evidence"].values.reshape(args.n_runs, -1, len(args.curves))
+    last = post.curves([float(N_STEPS)])[..., 0].reshape(args.n_runs, -1, len(y))
     rows = []
     for j, d in enumerate(post.curve_diagnostics):
         rows.append({
@@ -75,6 +83,9 @@ def main() -> None:
             "converged": converged(d),
             "r_hat_max": d.r_hat_max,
             "ess_bulk_min": d.ess_bulk_min,
+            "f_last_r_hat": float(az.rhat(last[:, :, j])),
+            "f_last_ess_bulk": float(az.ess(last[:, :, j], method="bulk")),
+            "log_evidence": log_z[:, 0, j].tolist(),
             "log_evidence_sd": d.log_evidence_sd,
             "final_ess_min": d.final_ess_min,
             "n_stages": stages[:, 0, j].tolist(),
@@ -87,7 +98,8 @@ def main() -> None:
         "rows": rows,
     }
     out = args.out or (
-        f"smc_settings_p{args.n_particles}_m{args.n_mcmc_steps}_e{args.target_ess:g}"
+        f"smc_settings_p{args.n_particles}_m{args.n_mcmc_steps}_l{args.n_leapfrog}"
+        f"_e{args.target_ess:g}"
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{out}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -103,19 +115,24 @@ def markdown(record: dict) -> str:
         f"Command: `{record['command']}`",
         "",
         f"{s['n_runs']} runs x {s['n_particles']} particles, {s['n_mcmc_steps']} HMC "
-        f"moves per stage, target ESS {s['target_ess']:g}; {s['cutoff']} of 100 "
+        f"moves of {s['n_leapfrog']} leapfrog steps per stage, target ESS "
+        f"{s['target_ess']:g}; {s['cutoff']} of 100 "
         f"steps observed; {record['seconds_per_curve']:.1f} s per curve "
         f"(compile {record['compile_seconds']:.0f} s).",
         "",
         "| curve | log sigma | LL | converged | max R-hat | min bulk ESS "
-        "| log-evidence sd | final ESS | stages per run |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| f(100) R-hat | f(100) bulk ESS | log evidence per run | final ESS "
+        "| stages per run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in record["rows"]:
         lines.append(
             f"| {r['curve']} | {r['log_sigma']:.2f} | {r['log_likelihood']:.3f} "
             f"| {'yes' if r['converged'] else 'no'} | {r['r_hat_max']:.3f} "
-            f"| {r['ess_bulk_min']:.0f} | {r['log_evidence_sd']:.2f} "
+            f"| {r['ess_bulk_min']:.0f} | {r['f_last_r_hat']:.3f} "
+            f"| {r['f_last_ess_bulk']:.0f} "
+            f"| {' '.join(f'{v:.1f}' for v in r['log_evidence'])} "
+            f"(sd {r['log_evidence_sd']:.2f}) "
             f"| {r['final_ess_min']:.0f} | {r['n_stages']} |"
         )
     return "\n".join(lines) + "\n"

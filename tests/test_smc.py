@@ -21,7 +21,13 @@ from lcpfn.mcmc.importance import importance_predictive
 az = pytest.importorskip("arviz")
 pytest.importorskip("blackjax")
 
-SMC = {"n_runs": 2, "n_particles": 400, "n_mcmc_steps": 5, "chain_length": 4}
+SMC = {
+    "n_runs": 2,
+    "n_particles": 400,
+    "n_mcmc_steps": 5,
+    "n_leapfrog": 10,
+    "chain_length": 4,
+}
 
 
 @pytest.fixture(scope="module")

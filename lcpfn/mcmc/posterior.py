@@ -159,7 +159,7 @@ def convergence_warning(curves: Sequence[Diagnostics]) -> str | None:
     low = sum(d.ess_bulk_min < ESS_MIN for d in curves)
     diverged = sum(d.n_divergences > 0 for d in curves)
     advice = (
-        "raise n_particles or n_mcmc_steps"
+        "raise n_leapfrog (longer moves) or n_particles"
         if curves[0].method == "smc"
         else "raise n_warmup and n_samples, or target_accept_prob against divergences"
     )

@@ -12,7 +12,12 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   (systematic) and moves each with ``n_mcmc_steps`` HMC transitions of
   ``n_leapfrog`` leapfrog steps; the inverse mass matrix is the population's
   weighted covariance (dense: the parameters trade off) and the step size is
-  adapted from stage to stage towards an acceptance rate of 0.65;
+  adapted from stage to stage towards an acceptance rate of 0.65. The
+  posterior is a thin curved ridge (families and weights trade off), so the
+  step size is set by its stiff directions and a move must be long to travel
+  along it: one transition of 200 leapfrog steps per stage (the default)
+  mixes along it far better than ten of 10 steps, for 1.6 times the cost
+  (benchmarks/results/smc_settings_*.md);
 - HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
   and a proposal outside S (checked at every step t = 1..n_steps) is
   rejected, which leaves the exact truncated target invariant (the argument
@@ -270,8 +275,8 @@ def fit_smc(
     seed: int = 0,
     n_runs: int = 4,
     n_particles: int = 1000,
-    n_mcmc_steps: int = 10,
-    n_leapfrog: int = 10,
+    n_mcmc_steps: int = 1,
+    n_leapfrog: int = 200,
     chain_length: int = 4,
     target_ess: float = 0.9,
     n_steps: int = DEFAULT_N_STEPS,
