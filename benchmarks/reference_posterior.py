@@ -149,11 +149,17 @@ def markdown(record: dict) -> str:
         f"{s['n_curves']} curves of the LC-PFN prior (seed {s['seed']}); "
         f"importance sampling from {s['n_draws']:,} prior draws "
         f"({record['importance_seconds']:.0f} s for all rows), trusted where its "
-        f"ESS >= {IS_ESS_MIN}. NUTS: 4 x ({s['nuts_warmup']} + "
-        f"{s['nuts_samples']}); SMC: 4 runs x {s['smc_particles']} particles, "
-        f"{s['smc_steps']} HMC moves of {s['smc_leapfrog']} leapfrog steps per "
-        "stage. LL: mean log density of the "
-        "unseen values.",
+        f"ESS >= {IS_ESS_MIN}. "
+        + "; ".join(
+            {
+                "nuts": f"NUTS: 4 x ({s['nuts_warmup']} + {s['nuts_samples']})",
+                "smc": f"SMC: 4 runs x {s['smc_particles']} particles, "
+                f"{s['smc_steps']} HMC moves of {s['smc_leapfrog']} leapfrog "
+                "steps per stage",
+            }[m]
+            for m in s["methods"]
+        )
+        + ". LL: mean log density of the unseen values.",
         "",
         "| cutoff | method | converged | IS-trusted curves | mean abs LL diff to IS "
         "| max abs LL diff | within 0.05 | mean LL | s / curve |",
