@@ -3,7 +3,7 @@
 Usage:
     python benchmarks/smc_settings.py --curves 1 4 5 6 --cutoff 40
         [--n-curves 8] [--seed 20261201] [--n-particles 1000]
-        [--n-mcmc-steps 10] [--n-leapfrog 10] [--target-ess 0.9] [--n-runs 4]
+        [--n-mcmc-steps 1] [--n-leapfrog 200] [--target-ess 0.9] [--n-runs 4]
         [--out NAME]
 
 The curves are those of ``benchmarks/reference_posterior.py`` (``--n-curves``
@@ -46,8 +46,8 @@ def main() -> None:
     parser.add_argument("--n-curves", type=int, default=8)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--n-particles", type=int, default=1000)
-    parser.add_argument("--n-mcmc-steps", type=int, default=10)
-    parser.add_argument("--n-leapfrog", type=int, default=10)
+    parser.add_argument("--n-mcmc-steps", type=int, default=1)
+    parser.add_argument("--n-leapfrog", type=int, default=200)
     parser.add_argument("--target-ess", type=float, default=0.9)
     parser.add_argument("--n-runs", type=int, default=4)
     parser.add_argument("--out", default=None)
