@@ -3,8 +3,8 @@
 Usage:
     python benchmarks/smc_settings.py --curves 1 4 5 6 --cutoff 40
         [--n-curves 8] [--seed 20261201] [--n-particles 1000]
-        [--n-mcmc-steps 1] [--n-leapfrog 200] [--target-ess 0.9] [--n-runs 4]
-        [--out NAME]
+        [--n-mcmc-steps 1] [--n-leapfrog 200] [--waste-free 0]
+        [--target-ess 0.9] [--n-runs 4] [--out NAME]
 
 The curves are those of ``benchmarks/reference_posterior.py`` (``--n-curves``
 prior curves of ``--seed``; ``--curves`` picks some by index), observed up
@@ -17,7 +17,8 @@ log evidence (runs that settle in different modes disagree by nats), the final
 ESS, the stages the tempering took and the sampling seconds per curve.
 
 Writes benchmarks/results/<out>.{json,md} (default
-``smc_settings_p<particles>_m<steps>_l<leapfrog>_e<ess>``).
+``smc_settings_p<particles>_m<steps>_l<leapfrog>_e<ess>``, with ``_w<P>`` for
+waste-free SMC).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def main() -> None:
     parser.add_argument("--n-particles", type=int, default=1000)
     parser.add_argument("--n-mcmc-steps", type=int, default=1)
     parser.add_argument("--n-leapfrog", type=int, default=200)
+    parser.add_argument("--waste-free", type=int, default=0)
     parser.add_argument("--target-ess", type=float, default=0.9)
     parser.add_argument("--n-runs", type=int, default=4)
     parser.add_argument("--out", default=None)
@@ -67,6 +69,7 @@ def main() -> None:
             n_particles=args.n_particles,
             n_mcmc_steps=args.n_mcmc_steps,
             n_leapfrog=args.n_leapfrog,
+            waste_free=args.waste_free,
             target_ess=args.target_ess,
         )
     ll = post.predict(np.arange(k + 1.0, N_STEPS + 1.0)).log_prob(y[:, k:]).mean(1)
@@ -99,7 +102,7 @@ def main() -> None:
     }
     out = args.out or (
         f"smc_settings_p{args.n_particles}_m{args.n_mcmc_steps}_l{args.n_leapfrog}"
-        f"_e{args.target_ess:g}"
+        f"_e{args.target_ess:g}" + (f"_w{args.waste_free}" if args.waste_free else "")
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{out}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -109,13 +112,19 @@ def main() -> None:
 
 def markdown(record: dict) -> str:
     s = record["settings"]
+    moves = (
+        f"waste-free chains of {s['waste_free']} states from "
+        f"{s['n_particles'] // s['waste_free']} ancestors, transitions of "
+        if s.get("waste_free")
+        else f"{s['n_mcmc_steps']} HMC moves of "
+    )
     lines = [
         "# Tempered SMC on chosen prior curves",
         "",
         f"Command: `{record['command']}`",
         "",
-        f"{s['n_runs']} runs x {s['n_particles']} particles, {s['n_mcmc_steps']} HMC "
-        f"moves of {s['n_leapfrog']} leapfrog steps per stage, target ESS "
+        f"{s['n_runs']} runs x {s['n_particles']} particles, {moves}"
+        f"{s['n_leapfrog']} leapfrog steps per stage, target ESS "
         f"{s['target_ess']:g}; {s['cutoff']} of 100 "
         f"steps observed; {record['seconds_per_curve']:.1f} s per curve "
         f"(compile {record['compile_seconds']:.0f} s).",

@@ -37,11 +37,21 @@ def near_wall(small_prior):  # noqa: F811
         return fit_smc(None, NEAR_WALL, small_prior, seed=0, **SMC)
 
 
-def test_near_wall_posterior_matches_importance_sampling(near_wall):
+@pytest.fixture(scope="module")
+def near_wall_waste_free(small_prior):  # noqa: F811
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        settings = {**SMC, "n_mcmc_steps": 1, "waste_free": 5}
+        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
+
+
+@pytest.mark.parametrize("fit", ["near_wall", "near_wall_waste_free"])
+def test_near_wall_posterior_matches_importance_sampling(fit, request):
+    fitted = request.getfixturevalue(fit)
     w, exact = exact_near_wall()
-    post = near_wall.idata.posterior
+    post = fitted.idata.posterior
     draws = {k: post[k].values for k in ("ilog2.a", "log_sigma")}  # (R, N)
-    draws["f100"] = near_wall.curves([100.0])[:, 0].reshape(2, -1)
+    draws["f100"] = fitted.curves([100.0])[:, 0].reshape(2, -1)
     for name, x in exact.items():
         mean = (w * x).sum()
         sd = np.sqrt((w * (x - mean) ** 2).sum())
@@ -98,6 +108,10 @@ def test_log_evidence_matches_importance_sampling(small_prior, near_wall):  # no
         ({"target_ess": 1.0}, "target_ess"),
         ({"n_runs": 0}, "n_runs"),
         ({"n_mcmc_steps": 2.5}, "n_mcmc_steps"),
+        ({"waste_free": 3}, "waste_free"),
+        ({"waste_free": 1}, "waste_free"),
+        ({"waste_free": -2}, "waste_free"),
+        ({"waste_free": 4, "n_mcmc_steps": 5}, "n_mcmc_steps"),
         ({"seed": -1}, "seed"),
     ],
 )

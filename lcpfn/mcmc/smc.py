@@ -17,7 +17,12 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   step size is set by its stiff directions and a move must be long to travel
   along it: one transition of 200 leapfrog steps per stage (the default)
   mixes along it far better than ten of 10 steps, for 1.6 times the cost
-  (benchmarks/results/smc_settings_*.md);
+  (benchmarks/results/smc_settings_*.md). Waste-free SMC (``waste_free``,
+  BlackJAX's ``waste_free_smc``) instead runs short chains from a few
+  resampled particles and keeps every state: a stage costs a fraction of
+  the transitions, but each move is as short as one transition: on the four
+  hard reference curves it converged on none (``smc_settings_*_w10.md``),
+  and coarser tempering (target ESS 0.5) on one (``*_e0.5.md``);
 - HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
   and a proposal outside S (checked at every step t = 1..n_steps) is
   rejected, which leaves the exact truncated target invariant (the argument
@@ -80,6 +85,7 @@ class _Settings:
     n_particles: int
     n_mcmc_steps: int
     n_leapfrog: int
+    waste_free: int
     chain_length: int
     target_ess: float
 
@@ -117,6 +123,8 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     import jax.numpy as jnp
     from blackjax.mcmc import hmc
     from blackjax.smc import adaptive_tempered, resampling
+    from blackjax.smc.base import update_and_take_last
+    from blackjax.smc.waste_free import waste_free_smc
     from jax import lax, random
     from jax.flatten_util import ravel_pytree
     from jax.scipy.stats import norm
@@ -130,6 +138,11 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     _, unravel = ravel_pytree(zeros)
     dim = sum(int(np.prod(d.event_shape)) for d in sites.values())
     hmc_kernel = hmc.build_kernel()
+    if s.waste_free > 1:
+        update_strategy = waste_free_smc(s.n_particles, s.waste_free)
+        n_mcmc_steps = None  # waste-free chains have waste_free - 1 transitions
+    else:
+        update_strategy, n_mcmc_steps = update_and_take_last, s.n_mcmc_steps
 
     def values_of(x: Any) -> dict[str, Any]:
         z = unravel(x)
@@ -201,6 +214,7 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
             hmc.init,
             resampling.systematic,
             s.target_ess,
+            update_strategy=update_strategy,
         )
         key_init, key_loop, key_final = random.split(key, 3)
         particles, inside = prior_particles(key_init)
@@ -216,7 +230,7 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
                 "step_size": step_size[None],
                 "inv_mass": population_covariance(state.particles, state.weights)[None],
             }
-            state, info = smc_step(k, state, s.n_mcmc_steps, params)
+            state, info = smc_step(k, state, n_mcmc_steps, params)
             rate = jnp.mean(info.update_info["acceptance_rate"])
             step_size = step_size * jnp.exp(2.0 * (rate - _TARGET_ACCEPT))
             log_z = log_z + info.log_likelihood_increment
@@ -267,6 +281,24 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     return jax.vmap(curve)
 
 
+def _waste_free(p: Any, n_particles: Any, n_mcmc_steps: Any) -> int:
+    """The checked waste-free chain length: 0 (off) or a divisor >= 2 of n_particles."""
+    p = positive_int(p, "waste_free", minimum=0)
+    if p == 0:
+        return 0
+    if p < 2 or n_particles % p:
+        raise InputError(
+            f"waste_free must be 0 or a divisor >= 2 of n_particles; got "
+            f"waste_free={p}, n_particles={n_particles}"
+        )
+    if n_mcmc_steps != 1:
+        raise InputError(
+            f"n_mcmc_steps must be 1 with waste_free (its chains set the moves); "
+            f"got n_mcmc_steps={n_mcmc_steps}"
+        )
+    return p
+
+
 def fit_smc(
     t_obs: Any,
     y_obs: Any,
@@ -277,6 +309,7 @@ def fit_smc(
     n_particles: int = 1000,
     n_mcmc_steps: int = 1,
     n_leapfrog: int = 200,
+    waste_free: int = 0,
     chain_length: int = 4,
     target_ess: float = 0.9,
     n_steps: int = DEFAULT_N_STEPS,
@@ -295,6 +328,12 @@ def fit_smc(
         n_particles: particles per run (the "draws" of each chain).
         n_mcmc_steps: HMC transitions per particle and stage.
         n_leapfrog: leapfrog steps per HMC transition.
+        waste_free: 0 moves every particle by ``n_mcmc_steps`` transitions
+            and keeps the last state; P >= 2 is waste-free SMC (Dau & Chopin
+            2022): each stage resamples ``n_particles / P`` ancestors, runs a
+            chain of P - 1 transitions from each and keeps all P states, so
+            a stage costs P times fewer transitions and each chain travels
+            P - 1 of them (``n_mcmc_steps`` must then be 1).
         chain_length: transitions of each final chain at the posterior; a
             divisor of ``n_particles``.
         target_ess: share of the particles that each stage's reweighting keeps
@@ -323,6 +362,7 @@ def fit_smc(
         n_particles=positive_int(n_particles, "n_particles", minimum=2),
         n_mcmc_steps=positive_int(n_mcmc_steps, "n_mcmc_steps"),
         n_leapfrog=positive_int(n_leapfrog, "n_leapfrog"),
+        waste_free=_waste_free(waste_free, n_particles, n_mcmc_steps),
         chain_length=positive_int(chain_length, "chain_length", minimum=2),
         target_ess=open_unit(target_ess, "target_ess"),
     )
