@@ -18,11 +18,12 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   along it: one transition of 200 leapfrog steps per stage (the default)
   mixes along it far better than ten of 10 steps, for 1.6 times the cost
   (benchmarks/results/smc_settings_*.md). Waste-free SMC (``waste_free``,
-  BlackJAX's ``waste_free_smc``) instead runs short chains from a few
-  resampled particles and keeps every state: a stage costs a fraction of
-  the transitions, but each move is as short as one transition: on the four
-  hard reference curves it converged on none (``smc_settings_*_w10.md``),
-  and coarser tempering (target ESS 0.5) on one (``*_e0.5.md``);
+  BlackJAX's ``waste_free_smc``) instead resamples n_particles / P
+  ancestors and keeps every state of a chain of P - 1 transitions from
+  each: about one transition per particle and stage, as by default, but
+  spread over chains. With P = 10 and 40-step transitions it converged on
+  none of the four hard reference curves (``smc_settings_*_w10.md``), and
+  coarser tempering (target ESS 0.5) on one (``*_e0.5.md``);
 - HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
   and a proposal outside S (checked at every step t = 1..n_steps) is
   rejected, which leaves the exact truncated target invariant (the argument
@@ -138,7 +139,7 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     _, unravel = ravel_pytree(zeros)
     dim = sum(int(np.prod(d.event_shape)) for d in sites.values())
     hmc_kernel = hmc.build_kernel()
-    if s.waste_free > 1:
+    if s.waste_free:
         update_strategy = waste_free_smc(s.n_particles, s.waste_free)
         n_mcmc_steps = None  # waste-free chains have waste_free - 1 transitions
     else:
@@ -331,9 +332,9 @@ def fit_smc(
         waste_free: 0 moves every particle by ``n_mcmc_steps`` transitions
             and keeps the last state; P >= 2 is waste-free SMC (Dau & Chopin
             2022): each stage resamples ``n_particles / P`` ancestors, runs a
-            chain of P - 1 transitions from each and keeps all P states, so
-            a stage costs P times fewer transitions and each chain travels
-            P - 1 of them (``n_mcmc_steps`` must then be 1).
+            chain of P - 1 transitions from each and keeps all P states
+            (about n_particles transitions per stage; ``n_mcmc_steps`` must
+            then be 1).
         chain_length: transitions of each final chain at the posterior; a
             divisor of ``n_particles``.
         target_ess: share of the particles that each stage's reweighting keeps
