@@ -10,7 +10,9 @@ from lcpfn.cli import main
 from lcpfn.errors import InputError
 from lcpfn.evaluation.bench import (
     CUTOFFS,
+    STRATA,
     median_seconds,
+    noise_strata,
     one_curve_latency,
     prior_accuracy,
 )
@@ -43,6 +45,25 @@ def test_chunking_and_seed_do_what_they_say(tiny):
         assert 0 <= row["coverage_90"] <= 1 and np.isfinite(row["log_likelihood_se"])
         assert sum(a.pit_histogram[cutoff]) == pytest.approx(1.0)
     assert list(a.summary) == [f"{c}%" for c in CUTOFFS]
+
+
+def test_noise_strata_pool_their_bins(tiny):
+    """The pooled strata ("< -5", "all") are the share-weighted means of the
+    disjoint bins they cover (to float rounding), and the bins' shares add to 1;
+    a pooled column computed over the wrong curves breaks both."""
+    result = noise_strata(tiny, 300, chunk=64)
+    bins = ["< -6", "-6..-5", "-5..-4", "-4..-3", "> -3"]
+    assert list(STRATA)[:5] == bins
+    for row in result.table.values():
+        present = [b for b in bins if b in row]
+        assert sum(row[b]["share"] for b in present) == pytest.approx(1.0)
+        for pooled, covered in (("< -5", ["< -6", "-6..-5"]), ("all", present)):
+            covered = [b for b in covered if b in row]
+            share = sum(row[b]["share"] for b in covered)
+            assert row[pooled]["share"] == pytest.approx(share)
+            for key in ("pfn_log_likelihood", "oracle_log_likelihood"):
+                mean = sum(row[b]["share"] * row[b][key] for b in covered) / share
+                assert row[pooled][key] == pytest.approx(mean, rel=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@
 - ``importance``: brute-force importance sampling from the prior, the check
   of both where its effective sample size is large.
 - ``arguments``: the argument checks and model inputs both samplers share.
+- ``batching``: either sampler over many curves, compiled once per chunk shape.
 - ``posterior``: the result (ArviZ data, diagnostics) and its predictive.
 - ``baseline``: MCMC as a predictor of the evaluation harness.
 

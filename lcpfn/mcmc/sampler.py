@@ -71,8 +71,6 @@ step; every curve needs one observed value; outputs contain no NaN.
 
 from __future__ import annotations
 
-import math
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +81,7 @@ import numpy as np
 
 from lcpfn.errors import InputError, SamplingError
 from lcpfn.mcmc.arguments import check_seed, model_inputs, open_unit, positive_int
+from lcpfn.mcmc.batching import run_in_chunks
 from lcpfn.mcmc.model import (
     clean_curves,
     import_backend,
@@ -118,33 +117,6 @@ class _Settings:
     target_accept_prob: float
     max_tree_depth: int
     dense_mass: bool
-
-
-_COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
-
-
-def _compiled_runner(
-    prior: CurvePrior, s: _Settings, shapes: tuple[int, int]
-) -> tuple[Callable[..., Any], float]:
-    """The compiled sampler for (B, T)-shaped chunks, and the seconds compiling took.
-
-    Compiled executables are kept per (prior, settings, shape), so repeated fits
-    of same-sized batches compile once per process.
-    """
-    jax, _, _ = import_backend()
-    cache_key = (prior.hash(), s, shapes)
-    if cache_key in _COMPILED:
-        return _COMPILED[cache_key], 0.0
-    B, T = shapes
-    start = time.perf_counter()
-    lowered = jax.jit(_build_runner(prior, s)).lower(
-        jax.random.split(jax.random.key(0), B),
-        jax.ShapeDtypeStruct((B, T), "float32"),
-        jax.ShapeDtypeStruct((B, T), "float32"),
-        jax.ShapeDtypeStruct((B, T), "bool"),
-    )
-    _COMPILED[cache_key] = lowered.compile()
-    return _COMPILED[cache_key], time.perf_counter() - start
 
 
 def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
@@ -355,22 +327,15 @@ def _sample_batches(
     y: np.ndarray,
     mask: np.ndarray,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, float]:
-    """Run the compiled sampler over equal chunks of curves.
-
-    The B curves are cut into ceil(B / batch_size) chunks of equal size (the
-    last padded with copies of its last curve), so one compilation serves all.
+    """NUTS over chunks of curves (``batching.run_in_chunks``), checked for
+    chains that never reached the prior's support.
 
     Shapes:
         keys (B,), t, y, mask (B, T)  ->  draws {site: (B, C, S, ...)},
         stats {name: (B, C, S)}, sampling seconds per curve, compile seconds
     """
     draws, stats, seconds, compile_seconds = run_in_chunks(
-        lambda shape: _compiled_runner(prior, settings, shape),
-        batch_size,
-        keys,
-        t,
-        y,
-        mask,
+        _build_runner, prior, settings, batch_size, keys, t, y, mask
     )
     if not stats["in_support"].all():
         curves = np.flatnonzero(~stats["in_support"].all(axis=(1, 2)))
@@ -380,43 +345,4 @@ def _sample_batches(
             f"{', increasing' if prior.increasing else ''}); raise n_warmup or "
             f"check that the data fit the prior"
         )
-    return draws, stats, seconds, compile_seconds
-
-
-def run_in_chunks(
-    compiled_for: Callable[[tuple[int, int]], tuple[Callable[..., Any], float]],
-    batch_size: int,
-    keys: Any,
-    t: np.ndarray,
-    y: np.ndarray,
-    mask: np.ndarray,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, float]:
-    """Run a compiled sampler over equal chunks of curves.
-
-    The B curves are cut into ceil(B / batch_size) chunks of equal size (the
-    last padded with copies of its last curve), so one compilation serves all.
-    ``compiled_for((size, T))`` returns the sampler for that chunk shape and the
-    seconds its compilation took.
-
-    Shapes:
-        keys (B,), t, y, mask (B, T)  ->  draws {site: (B, ...)},
-        stats {name: (B, ...)}, sampling seconds per curve, compile seconds
-    """
-    import jax
-
-    B, T = y.shape
-    n_chunks = math.ceil(B / batch_size)
-    size = math.ceil(B / n_chunks)
-    run, compile_seconds = compiled_for((size, T))
-    parts = []
-    start = time.perf_counter()
-    for first in range(0, B, size):
-        rows = np.minimum(np.arange(first, first + size), B - 1)
-        out = run(keys[rows], t[rows], y[rows], mask[rows])
-        parts.append(jax.tree.map(lambda a, k=B - first: np.asarray(a)[:k], out))
-    seconds = (time.perf_counter() - start) / B
-    draws, stats = (
-        {k: np.concatenate([p[i][k] for p in parts]) for k in parts[0][i]}
-        for i in (0, 1)
-    )
     return draws, stats, seconds, compile_seconds

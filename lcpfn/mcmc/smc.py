@@ -47,7 +47,6 @@ dimensions.
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +57,7 @@ import numpy as np
 
 from lcpfn.errors import InputError, SamplingError
 from lcpfn.mcmc.arguments import check_seed, model_inputs, open_unit, positive_int
+from lcpfn.mcmc.batching import run_in_chunks
 from lcpfn.mcmc.model import (
     WALL_WIDTH,
     clean_curves,
@@ -67,7 +67,7 @@ from lcpfn.mcmc.model import (
     violation,
 )
 from lcpfn.mcmc.posterior import Posterior, convergence_warning
-from lcpfn.mcmc.sampler import DEFAULT_N_STEPS, run_in_chunks
+from lcpfn.mcmc.sampler import DEFAULT_N_STEPS
 from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.prior.spec import load as load_prior
@@ -89,29 +89,6 @@ class _Settings:
     waste_free: int
     chain_length: int
     target_ess: float
-
-
-_COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
-
-
-def _compiled_runner(
-    prior: CurvePrior, s: _Settings, shapes: tuple[int, int]
-) -> tuple[Callable[..., Any], float]:
-    """The compiled sampler for (B, T)-shaped chunks and the seconds compiling took."""
-    jax, _, _ = import_backend()
-    key = (prior.hash(), s, shapes)
-    if key in _COMPILED:
-        return _COMPILED[key], 0.0
-    B, T = shapes
-    start = time.perf_counter()
-    lowered = jax.jit(_build_runner(prior, s)).lower(
-        jax.random.split(jax.random.key(0), B),
-        jax.ShapeDtypeStruct((B, T), "float32"),
-        jax.ShapeDtypeStruct((B, T), "float32"),
-        jax.ShapeDtypeStruct((B, T), "bool"),
-    )
-    _COMPILED[key] = lowered.compile()
-    return _COMPILED[key], time.perf_counter() - start
 
 
 def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
@@ -386,12 +363,7 @@ def fit_smc(
     jax, _, _ = import_backend()
     keys = jax.random.split(jax.random.key(seed), y.shape[0])
     draws, stats, seconds, compile_seconds = run_in_chunks(
-        lambda shape: _compiled_runner(prior, settings, shape),
-        batch_size,
-        keys,
-        t,
-        y,
-        mask,
+        _build_runner, prior, settings, batch_size, keys, t, y, mask
     )
     if not stats["in_support"].all():
         bad = np.flatnonzero(~stats["in_support"].all(axis=1))
