@@ -123,13 +123,16 @@ def stop_decisions(
         checked &= np.isin(last, at)
     prob = np.full(B, np.nan)
     if checked.any():
-        # a grid of max_steps points over (0, horizon]: the model's resolution
+        # a grid of max_steps points over (0, horizon]: the model's resolution;
+        # only the points some checked run has still ahead are asked for (the
+        # queries do not see each other, so the others would change nothing)
         grid = np.linspace(horizon / model.max_steps, horizon, model.max_steps)
         rows = np.flatnonzero(checked)
+        ahead = grid[grid > last[rows].min()]  # (Q,), not empty: last < horizon
         pred = model.predict(
             y[rows],
             t_obs=t[rows],
-            t_query=grid,
+            t_query=ahead,
             horizon=horizon,
             transform=None if transform is None else take(transform, rows),
         )
@@ -138,7 +141,7 @@ def stop_decisions(
             if minimize
             else pred.prob_greater(best[rows, None])
         )
-        remaining = grid[None, :] > last[rows, None]  # (R, 100), a True in every row
+        remaining = ahead[None, :] > last[rows, None]  # (R, Q), a True in every row
         prob[rows] = np.where(remaining, p, 0.0).max(axis=1)
     stop = checked & (np.nan_to_num(prob, nan=1.0) <= threshold)
     return StopDecision(stop=stop, prob_better=prob, checked=checked)

@@ -248,3 +248,27 @@ def test_per_curve_transform_follows_the_checked_runs(tiny):
     )
     assert both.checked.tolist() == [False, True]
     assert both.prob_better[1] == pytest.approx(alone.prob_better[0], rel=1e-6)
+
+
+def test_probability_is_the_max_over_each_runs_own_remaining_steps(tiny):
+    # runs at different steps in one batch: each run's probability must be the
+    # largest over the grid points after its own last step, as the model gives
+    # them for that run alone on the whole grid (points already passed excluded,
+    # none of the run's remaining points left out)
+    horizon = 50
+    lengths = [3, 17, 40, 49]
+    rng = np.random.default_rng(0)
+    y = np.full((len(lengths), 49), np.nan)
+    for i, n in enumerate(lengths):
+        y[i, :n] = np.sort(rng.uniform(0.2, 0.6, n))
+    # minimize on rising curves: the passed points are the likeliest to be
+    # below the incumbent, so counting them would raise the probability
+    d = stop_decisions(tiny, y, 0.4, horizon=horizon, minimize=True)
+    grid = np.linspace(horizon / tiny.max_steps, horizon, tiny.max_steps)
+    whole_grid = []
+    for i, n in enumerate(lengths):
+        p = tiny.predict(y[i, :n], t_query=grid, horizon=horizon).cdf(0.4)
+        assert d.prob_better[i] == pytest.approx(p[grid > n].max(), rel=1e-5)
+        whole_grid.append(p.max())
+    # the checks can fail: with the passed points counted, some run differs
+    assert not np.allclose(d.prob_better, whole_grid, rtol=1e-3)
