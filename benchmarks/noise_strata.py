@@ -9,7 +9,8 @@ of 10/20/40/80 % observed, compares the PFN's mean log-likelihood of the unseen
 noisy values with that of the oracle N(y_clean(t), sigma) (which knows the
 true curve: an upper bound), and reports the median width of the PFN's central
 90 % interval in units of each curve's sigma (the oracle's: 3.29), in strata of
-log sigma (< -6, -6..-5, -5..-4, -4..-3, > -3). With ``--n-mcmc k`` it also
+log sigma (< -6, -6..-5, -5..-4, -4..-3, > -3, then the pooled < -5 and all
+curves). With ``--n-mcmc k`` it also
 fits NumPyro NUTS on the same prior (``lcpfn.mcmc.fit_mcmc``) to the first k
 curves of each stratum as the Bayes reference.
 

@@ -126,7 +126,9 @@ def stop_decisions(
         # a grid of max_steps points over (0, horizon]: the model's resolution;
         # only the points some checked run has still ahead are asked for (the
         # queries do not see each other, so the others would change nothing)
-        grid = np.linspace(horizon / model.max_steps, horizon, model.max_steps)
+        # (k * horizon / n is exact wherever it is a whole step, so a run's own
+        # last step never counts as ahead of it)
+        grid = np.arange(1, model.max_steps + 1) * horizon / model.max_steps
         rows = np.flatnonzero(checked)
         ahead = grid[grid > last[rows].min()]  # (Q,), not empty: last < horizon
         pred = model.predict(

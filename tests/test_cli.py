@@ -311,7 +311,7 @@ def test_bench_strata_prints_and_writes_the_table(tiny_model_path, tmp_path, cap
     ]
     direct = noise_strata(lcpfn.load(tiny_model_path), 40)
     for cutoff, row in direct.table.items():
-        assert list(strata["table"][cutoff]) == list(row)  # strata, then "all"
+        assert list(strata["table"][cutoff]) == list(row)  # bins, "< -5", "all"
         for name, cell in row.items():
             assert strata["table"][cutoff][name] == pytest.approx(cell, rel=1e-9)
     rows = [line.split() for line in printed.splitlines() if line.startswith("   ")]

@@ -34,9 +34,11 @@ class StubModel:
 
     def __init__(self):
         self.calls = 0
+        self.t_query = None
 
     def predict(self, y, t_obs=None, t_query=None, horizon=None, transform=None):
         self.calls += 1
+        self.t_query = np.asarray(t_query)
         y = np.asarray(y, dtype=float)
         last = np.array([row[~np.isnan(row)][-1] for row in y])
         return _Flat(last, len(t_query))
@@ -272,3 +274,21 @@ def test_probability_is_the_max_over_each_runs_own_remaining_steps(tiny):
         whole_grid.append(p.max())
     # the checks can fail: with the passed points counted, some run differs
     assert not np.allclose(d.prob_better, whole_grid, rtol=1e-3)
+
+
+@pytest.mark.parametrize("horizon", [10, 20, 50, 300])
+def test_only_the_steps_ahead_are_asked_for(horizon):
+    # the model is asked for the grid points after the earliest checked run's
+    # last step, never for a step some run has already passed; a run's own last
+    # step is not ahead of it even where the grid's float arithmetic could
+    # land a hair above it (5.000000000000001 for horizon 20)
+    model = StubModel()
+    for last in range(2, horizon):
+        y = np.full((2, horizon), np.nan)
+        y[0, :last] = 0.5
+        y[1, : min(last + 3, horizon - 1)] = 0.5
+        stop_decisions(model, y, incumbent=0.9, horizon=horizon)
+        grid = np.arange(1, 101) * horizon / 100
+        assert model.t_query.min() > last
+        assert not np.isclose(model.t_query, last, rtol=0, atol=1e-9).any()
+        np.testing.assert_array_equal(model.t_query, grid[grid > last])

@@ -110,11 +110,15 @@ NOISE_BINS = (-np.inf, -6.0, -5.0, -4.0, -3.0, np.inf)  # log sigma strata
 # name: [low, high) of log sigma: the five strata, then the low-noise ones
 # pooled (the goals are stated for log sigma < -5) and all curves
 STRATA = {
-    "< -6": (-np.inf, -6.0),
-    "-6..-5": (-6.0, -5.0),
-    "-5..-4": (-5.0, -4.0),
-    "-4..-3": (-4.0, -3.0),
-    "> -3": (-3.0, np.inf),
+    **{
+        name: (low, high)
+        for name, low, high in zip(
+            ("< -6", "-6..-5", "-5..-4", "-4..-3", "> -3"),
+            NOISE_BINS[:-1],
+            NOISE_BINS[1:],
+            strict=True,
+        )
+    },
     "< -5": (-np.inf, -5.0),
     "all": (-np.inf, np.inf),
 }

@@ -24,7 +24,7 @@ Builder = Callable[[CurvePrior, Any], Callable[..., Any]]
 _COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
 
 
-def compiled_runner(
+def _compiled_runner(
     build: Builder, prior: CurvePrior, settings: Any, shapes: tuple[int, int]
 ) -> tuple[Callable[..., Any], float]:
     """``build(prior, settings)`` compiled for (B, T)-shaped chunks, and the
@@ -33,7 +33,7 @@ def compiled_runner(
     ``settings`` is the sampler's frozen, hashable settings dataclass.
     """
     jax, _, _ = import_backend()
-    key = (build.__module__, build.__qualname__, prior.hash(), settings, shapes)
+    key = (build, prior.hash(), settings, shapes)
     if key in _COMPILED:
         return _COMPILED[key], 0.0
     B, T = shapes
@@ -72,7 +72,7 @@ def run_in_chunks(
     B, T = y.shape
     n_chunks = math.ceil(B / batch_size)
     size = math.ceil(B / n_chunks)
-    run, compile_seconds = compiled_runner(build, prior, settings, (size, T))
+    run, compile_seconds = _compiled_runner(build, prior, settings, (size, T))
     parts = []
     start = time.perf_counter()
     for first in range(0, B, size):
