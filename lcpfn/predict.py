@@ -122,10 +122,12 @@ class Extrapolator:
                 space (``lcpfn.transforms``); default: values used as they are.
             batch_size: curves per forward pass (memory bound).
             precision: "float32", or "bfloat16" to run the network's matrix
-                products in bfloat16 (about twice the throughput on CPUs with
-                bfloat16 instructions; the bar probabilities move by a mean
-                KL divergence of order 1e-4 nats, see benchmarks/
-                inference_latency.py); everything after the network is float32.
+                products in bfloat16 (about 1.3x the throughput on a CPU with
+                bfloat16 instructions, several times slower on one without:
+                7x on an AVX2-only EPYC; the bar probabilities move by a mean
+                KL divergence of order 1e-4 nats; benchmarks/
+                inference_latency.py measures both); everything after the
+                network is float32.
 
         Returns:
             Prediction; its outputs have shape (Q,) for one curve, (B, Q) for a batch.
