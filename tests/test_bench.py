@@ -40,9 +40,12 @@ def test_chunking_and_seed_do_what_they_say(tiny):
     a = prior_accuracy(tiny, 30, chunk=7)
     b = prior_accuracy(tiny, 30, chunk=30)
     c = prior_accuracy(tiny, 30, chunk=30, seed=1)
+    # the network runs in float32, and a chunk's shape may change the order of
+    # its sums (seen: 2e-9 relative on an AVX2 CPU); a curve dropped, doubled
+    # or scored against another's values moves these means by far more
     for cutoff in a.summary:
         for key, value in a.summary[cutoff].items():
-            assert value == pytest.approx(b.summary[cutoff][key], rel=1e-9)
+            assert value == pytest.approx(b.summary[cutoff][key], rel=1e-6)
     assert a.summary != c.summary  # other curves
     for cutoff, row in a.summary.items():
         assert 0 <= row["coverage_90"] <= 1 and np.isfinite(row["log_likelihood_se"])
