@@ -123,11 +123,10 @@ def stop_decisions(
         checked &= np.isin(last, at)
     prob = np.full(B, np.nan)
     if checked.any():
-        # a grid of max_steps points over (0, horizon]: the model's resolution;
-        # only the points some checked run has still ahead are asked for (the
-        # queries do not see each other, so the others would change nothing)
-        # (k * horizon / n is exact wherever it is a whole step, so a run's own
-        # last step never counts as ahead of it)
+        # max_steps points over (0, horizon], the model's resolution; k * horizon
+        # / n is exact at whole steps, so a run's own last step is never ahead
+        # of it. Only points some checked run still has ahead are asked for:
+        # queries do not see each other, so the others would change nothing.
         grid = np.arange(1, model.max_steps + 1) * horizon / model.max_steps
         rows = np.flatnonzero(checked)
         ahead = grid[grid > last[rows].min()]  # (Q,), not empty: last < horizon

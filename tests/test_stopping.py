@@ -266,7 +266,7 @@ def test_probability_is_the_max_over_each_runs_own_remaining_steps(tiny):
     # minimize on rising curves: the passed points are the likeliest to be
     # below the incumbent, so counting them would raise the probability
     d = stop_decisions(tiny, y, 0.4, horizon=horizon, minimize=True)
-    grid = np.linspace(horizon / tiny.max_steps, horizon, tiny.max_steps)
+    grid = np.arange(1, tiny.max_steps + 1) * horizon / tiny.max_steps
     whole_grid = []
     for i, n in enumerate(lengths):
         p = tiny.predict(y[i, :n], t_query=grid, horizon=horizon).cdf(0.4)
