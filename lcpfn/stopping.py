@@ -42,7 +42,13 @@ from lcpfn.predict import Extrapolator, load
 from lcpfn.request import parse_curves, parse_horizon
 from lcpfn.transforms import Transform, loss_curve, take
 
-__all__ = ["EarlyStopper", "LCPFNPruner", "StopDecision", "stop_decisions"]
+__all__ = [
+    "EarlyStopper",
+    "LCPFNPruner",
+    "StopDecision",
+    "rule_steps",
+    "stop_decisions",
+]
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ def stop_decisions(
         minimize: True when smaller values are better; default: the
             transform's direction (False without a transform).
         threshold: stop when P(better than the incumbent) <= threshold at
-            every remaining step.
+            every remaining step: the points of ``rule_steps(horizon,
+            model.max_steps)`` after the run's last observed step.
         min_steps: observed values needed before the first check.
         check_at: the steps (units of t) at which to check; None = every step.
         transform: the metric's transform (default: values as they are).
@@ -123,11 +130,9 @@ def stop_decisions(
         checked &= np.isin(last, at)
     prob = np.full(B, np.nan)
     if checked.any():
-        # max_steps points over (0, horizon], the model's resolution; k * horizon
-        # / n is exact at whole steps, so a run's own last step is never ahead
-        # of it. Only points some checked run still has ahead are asked for:
-        # queries do not see each other, so the others would change nothing.
-        grid = np.arange(1, model.max_steps + 1) * horizon / model.max_steps
+        # Only points some checked run still has ahead are asked for: queries
+        # do not see each other, so the others would change nothing.
+        grid = rule_steps(horizon, model.max_steps)
         rows = np.flatnonzero(checked)
         ahead = grid[grid > last[rows].min()]  # (Q,), not empty: last < horizon
         pred = model.predict(
@@ -146,6 +151,22 @@ def stop_decisions(
         prob[rows] = np.where(remaining, p, 0.0).max(axis=1)
     stop = checked & (np.nan_to_num(prob, nan=1.0) <= threshold)
     return StopDecision(stop=stop, prob_better=prob, checked=checked)
+
+
+def rule_steps(horizon: float, max_steps: int) -> np.ndarray:
+    """The steps (units of t) at which ``stop_decisions`` compares a run with
+    the incumbent, those after the run's last step being its remaining steps.
+
+    The whole steps 1..horizon when ``horizon`` is a whole number no larger
+    than the model's ``max_steps`` (a run that reports once per step);
+    otherwise ``max_steps`` points evenly over (0, horizon], the model's
+    resolution. ``k * horizon / n`` is exact at whole steps, so a run's own
+    last step is never a hair ahead of it. The last is ``horizon`` itself.
+
+    Shapes: -> (n,) increasing, n = horizon or max_steps
+    """
+    n = int(horizon) if horizon == int(horizon) and horizon <= max_steps else max_steps
+    return np.arange(1, n + 1) * horizon / n
 
 
 def _check_rule(threshold: Any, min_steps: Any) -> None:

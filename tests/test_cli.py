@@ -138,6 +138,7 @@ def _json(path, value):
         ("--train-config", {"lr": "fast"}, "key 'lr' must be float"),
         ("--train-config", {"n_curves": 0}, "n_curves must be a positive integer"),
         ("--train-config", {"checkpoint_dir": 3}, "key 'checkpoint_dir'"),
+        ("--train-config", {"cuda_bf16": "no"}, "key 'cuda_bf16' must be bool"),
     ],
 )
 def test_a_bad_config_file_names_the_file_and_the_key(

@@ -266,7 +266,7 @@ def test_probability_is_the_max_over_each_runs_own_remaining_steps(tiny):
     # minimize on rising curves: the passed points are the likeliest to be
     # below the incumbent, so counting them would raise the probability
     d = stop_decisions(tiny, y, 0.4, horizon=horizon, minimize=True)
-    grid = np.arange(1, tiny.max_steps + 1) * horizon / tiny.max_steps
+    grid = np.arange(1.0, horizon + 1)  # a whole horizon <= max_steps: its steps
     whole_grid = []
     for i, n in enumerate(lengths):
         p = tiny.predict(y[i, :n], t_query=grid, horizon=horizon).cdf(0.4)
@@ -276,19 +276,24 @@ def test_probability_is_the_max_over_each_runs_own_remaining_steps(tiny):
     assert not np.allclose(d.prob_better, whole_grid, rtol=1e-3)
 
 
-@pytest.mark.parametrize("horizon", [10, 20, 50, 300])
+@pytest.mark.parametrize("horizon", [10, 20, 50, 37.5, 300])
 def test_only_the_steps_ahead_are_asked_for(horizon):
-    # the model is asked for the grid points after the earliest checked run's
+    # the model is asked for the rule's steps after the earliest checked run's
     # last step, never for a step some run has already passed; a run's own last
     # step is not ahead of it even where the grid's float arithmetic could
-    # land a hair above it (5.000000000000001 for horizon 20)
+    # land a hair above it (5.000000000000001 for 100 points over (0, 20])
     model = StubModel()
-    for last in range(2, horizon):
-        y = np.full((2, horizon), np.nan)
+    width = int(np.ceil(horizon)) - 1  # t = 1..width, all before the horizon
+    for last in range(2, width):
+        y = np.full((2, width), np.nan)
         y[0, :last] = 0.5
-        y[1, : min(last + 3, horizon - 1)] = 0.5
+        y[1, : min(last + 3, width)] = 0.5
         stop_decisions(model, y, incumbent=0.9, horizon=horizon)
-        grid = np.arange(1, 101) * horizon / 100
+        # the whole steps for a whole horizon <= max_steps = 100, else 100
+        # points over (0, horizon]
+        whole = horizon == int(horizon) and horizon <= 100
+        grid = np.arange(1.0, horizon + 1) if whole else np.arange(1, 101) * horizon / 100
         assert model.t_query.min() > last
         assert not np.isclose(model.t_query, last, rtol=0, atol=1e-9).any()
         np.testing.assert_array_equal(model.t_query, grid[grid > last])
+        assert model.t_query[-1] == horizon

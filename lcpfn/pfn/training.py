@@ -100,6 +100,7 @@ class TrainConfig:
     noise_high: float = -2.0
     integrate_noise: bool = True  # target: the expected bar NLL under the known noise
     init_from: str | None = None  # exported model (path without suffix) to start from
+    cuda_bf16: bool = True  # on CUDA, the forward under bfloat16 autocast
 
     def __post_init__(self) -> None:
         for name in (
@@ -122,6 +123,8 @@ class TrainConfig:
                 f"need lr > 0, 0 <= warmup_fraction < 1, grad_clip > 0; got "
                 f"{self.lr=}, {self.warmup_fraction=}, {self.grad_clip=}"
             )
+        if not isinstance(self.cuda_bf16, bool):
+            raise InputError(f"cuda_bf16 must be true or false; got {self.cuda_bf16!r}")
         if self.schedule not in ("cosine", "wsd"):
             raise InputError(
                 f"schedule must be 'cosine' or 'wsd'; got {self.schedule!r}"
@@ -339,7 +342,9 @@ def train(
     while step < total_steps:
         batch = training_batch(prior, mc, tc, step, rank, device)
         with torch.autocast(
-            device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
+            device.type,
+            dtype=torch.bfloat16,
+            enabled=device.type == "cuda" and tc.cuda_bf16,
         ):
             logits = forward(batch.t, batch.y, batch.n_obs)  # (N, K)
         loss = batch_loss(model, logits.float(), batch, tc.integrate_noise)
