@@ -29,7 +29,13 @@ speed-up at equal final regret: the compute no stopping needs before its mean
 regret first falls to the method's mean final regret, divided by the method's
 mean compute. A method that ends with lower regret than no stopping ever
 reaches is credited with no stopping's full compute (a lower bound on its
-speed-up). The plain compute ratio (no stopping / method) is listed too.
+speed-up). The plain compute ratio (no stopping / method) is listed too. And
+the LC-PFN rule (every step) head to head with each method: at the regret
+level both reach (the worse of their two final regrets), the method's compute
+to first reach it along its own regret trace over the rule's, mean over tasks:
+a baseline that stops nearly everything scores a high speed-up at its own
+(poor) final regret, and this says whether the rule gets to that regret with
+less compute.
 
 The orderings of a task advance in lockstep, so each decision step is one
 batched ``predict`` over the orderings still training. The replay runs twice:
@@ -161,7 +167,30 @@ def speedup_at_equal_regret(
     return float(needed / compute)
 
 
+def compute_to_reach(trace: np.ndarray, regret: float) -> int:
+    """Steps of compute after which a mean regret trace first is <= ``regret``
+    (its length if never).
+
+    Shapes: trace (C,) mean regret after 1..C steps
+    """
+    reached = np.flatnonzero(trace <= regret + 1e-12)  # the final value, summed anew
+    return int(reached[0] + 1) if reached.size else trace.size
+
+
+def head_to_head(rows: dict, name: str, other: str) -> float:
+    """``other``'s compute over ``name``'s, each to reach the worse of their two
+    final regrets (a level both reach) along its own regret trace: > 1 when
+    ``name`` gets there sooner.
+    """
+    a, b = rows[name], rows[other]
+    level = max(a["regret"], b["regret"])
+    return compute_to_reach(np.asarray(b["regret_vs_compute"]), level) / (
+        compute_to_reach(np.asarray(a["regret_vs_compute"]), level)
+    )
+
+
 POOLS = {"all runs": True, "finite runs": False}  # name: keep diverged curves
+HEAD = "LC-PFN every step"  # the method the others are compared with head to head
 
 
 def replay_tasks(model, curves, methods: list[str], n_orderings: int, n_runs: int):
@@ -218,7 +247,11 @@ def summarize(per_task: dict, methods: list[str]) -> dict:
             if per_task[t][name]["regret"] - per_task[t]["no stopping"]["regret"]
             > per_task[t][name]["regret_se"]
         ]
+        head = [head_to_head(per_task[t], HEAD, name) for t in per_task]
         summary[name] = {
+            # HEAD's compute advantage over this method at the regret both reach
+            "head_to_head": float(np.mean(head)),
+            "tasks_head_ahead": int(sum(h > 1 for h in head)),
             "mean_speedup_at_equal_regret": float(
                 np.mean([m[name]["speedup_at_equal_regret"] for m in per_task.values()])
             ),
@@ -296,7 +329,11 @@ def _markdown(r: dict, methods: list[str]) -> str:
         "stopping needs to reach the method's final regret, over the method's "
         'compute (see the script\'s docstring). "all runs": every curve of the '
         'file, diverged ones included; "finite runs": the diverged and '
-        "non-finite curves left out.",
+        "non-finite curves left out. Head to head: for each task, the level of "
+        f"regret that both {HEAD} and the method reach (the worse of their final "
+        "regrets), and the method's compute to first reach it along its regret "
+        f"trace over {HEAD}'s; > 1 means {HEAD} gets there with less compute "
+        "(mean over tasks, and the tasks where it does).",
     ]
     for pool, p in r["pools"].items():
         lines += [
@@ -305,15 +342,16 @@ def _markdown(r: dict, methods: list[str]) -> str:
             "",
             "| method | speed-up at equal final regret | compute ratio (no stopping "
             "/ method) | mean final regret | tasks with regret worse than no "
-            "stopping by > 1 s.e. |",
-            "|---|---:|---:|---:|---|",
+            f"stopping by > 1 s.e. | {HEAD} head to head (tasks ahead) |",
+            "|---|---:|---:|---:|---|---:|",
         ]
         for name in methods:
             s = p["summary"][name]
             lines.append(
                 f"| {name} | {s['mean_speedup_at_equal_regret']:.2f}x | "
                 f"{s['mean_speedup']:.2f}x | {s['mean_regret']:.4f} | "
-                f"{len(s['tasks_worse_by_more_than_se'])} |"
+                f"{len(s['tasks_worse_by_more_than_se'])} | "
+                f"{s['head_to_head']:.2f}x ({s['tasks_head_ahead']}) |"
             )
         lines += [
             "",

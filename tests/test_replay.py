@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
 from early_stopping import (  # noqa: E402
+    head_to_head,
     patience_stop,
     regret_curve,
     replay,
@@ -47,6 +48,25 @@ def test_speedup_at_equal_regret():
     assert speedup_at_equal_regret(no_stopping, 0.45, 1.5) == pytest.approx(4 / 3)
     # better than no stopping ever gets: credited with its full compute
     assert speedup_at_equal_regret(no_stopping, 0.05, 2.0) == pytest.approx(3.0)
+
+
+def test_head_to_head_compares_compute_at_the_regret_both_reach():
+    def row(trace):
+        return {"regret": trace[-1], "regret_vs_compute": trace}
+
+    rows = {
+        # ends at 0.1, reaches 0.3 after 2 steps
+        "rule": row(np.array([0.5, 0.3, 0.2, 0.1, 0.1, 0.1])),
+        # stops early at a worse 0.3, which it reaches after 1 step
+        "greedy": row(np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.3])),
+        # ends at 0.2, after 5 steps, where the rule is after 3
+        "slow": row(np.array([0.5, 0.5, 0.4, 0.4, 0.2, 0.2])),
+    }
+    # at greedy's 0.3 greedy is there first: half the rule's compute
+    assert head_to_head(rows, "rule", "greedy") == pytest.approx(0.5)
+    # at slow's 0.2: 5 steps against the rule's 3
+    assert head_to_head(rows, "rule", "slow") == pytest.approx(5 / 3)
+    assert head_to_head(rows, "rule", "rule") == 1.0
 
 
 def test_patience_stops_after_k_plus_one_stale_steps():
