@@ -162,9 +162,7 @@ def speedup_at_equal_regret(
 
     Shapes: no_stopping (C,) mean regret after 1..C steps (non-increasing)
     """
-    reached = np.flatnonzero(no_stopping <= final_regret)
-    needed = reached[0] + 1 if reached.size else no_stopping.size
-    return float(needed / compute)
+    return compute_to_reach(no_stopping, final_regret) / compute
 
 
 def compute_to_reach(trace: np.ndarray, regret: float) -> int:
@@ -173,7 +171,7 @@ def compute_to_reach(trace: np.ndarray, regret: float) -> int:
 
     Shapes: trace (C,) mean regret after 1..C steps
     """
-    reached = np.flatnonzero(trace <= regret + 1e-12)  # the final value, summed anew
+    reached = np.flatnonzero(trace <= regret)
     return int(reached[0] + 1) if reached.size else trace.size
 
 
@@ -183,7 +181,8 @@ def head_to_head(rows: dict, name: str, other: str) -> float:
     ``name`` gets there sooner.
     """
     a, b = rows[name], rows[other]
-    level = max(a["regret"], b["regret"])
+    # the trace's last value is the final regret summed in another order
+    level = max(a["regret"], b["regret"]) + 1e-12
     return compute_to_reach(np.asarray(b["regret_vs_compute"]), level) / (
         compute_to_reach(np.asarray(a["regret_vs_compute"]), level)
     )

@@ -292,7 +292,9 @@ def test_only_the_steps_ahead_are_asked_for(horizon):
         # the whole steps for a whole horizon <= max_steps = 100, else 100
         # points over (0, horizon]
         whole = horizon == int(horizon) and horizon <= 100
-        grid = np.arange(1.0, horizon + 1) if whole else np.arange(1, 101) * horizon / 100
+        grid = (
+            np.arange(1.0, horizon + 1) if whole else np.arange(1, 101) * horizon / 100
+        )
         assert model.t_query.min() > last
         assert not np.isclose(model.t_query, last, rtol=0, atol=1e-9).any()
         np.testing.assert_array_equal(model.t_query, grid[grid > last])
