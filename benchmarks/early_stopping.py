@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/early_stopping.py --data-dir ../shared/data [--model default]
-        [--orderings 40] [--runs 20]
+        [--orderings 40] [--runs 20] [--thresholds 0.05 0.2 0.5]
 
 The LC-PFN paper's protocol (Section 5.3), on TaskSet's 12 tasks (validation
 cross-entropy, 50 steps per run): for each task and each of ``--orderings``
@@ -21,6 +21,9 @@ Methods:
   t' (incumbent: the best loss seen in earlier runs), checked at every step
   from step 2, and checked at 10/20/40/80 % of the run only (steps 5, 10, 20,
   40). The model sees the curves through the paper's TaskSet normalization.
+  Every step, the rule also runs at the other ``--thresholds`` (0.2 and 0.5
+  by default): a larger threshold stops sooner, so the thresholds trace the
+  rule's compute-regret trade-off as the patiences trace patience's.
 
 Reported per task and method: mean compute and final regret (with its
 standard error over orderings); the regret against compute (the best loss
@@ -35,7 +38,9 @@ level both reach (the worse of their two final regrets), the method's compute
 to first reach it along its own regret trace over the rule's, mean over tasks:
 a baseline that stops nearly everything scores a high speed-up at its own
 (poor) final regret, and this says whether the rule gets to that regret with
-less compute.
+less compute. The same head to head of every threshold with every patience
+compares the two trade-offs: a patience is behind the rule when some
+threshold reaches their common regret with less compute.
 
 The orderings of a task advance in lockstep, so each decision step is one
 batched ``predict`` over the orderings still training. The replay runs twice:
@@ -86,7 +91,9 @@ def patience_stop(y: np.ndarray, k: int) -> np.ndarray:
     return np.where(stale.any(axis=1), stale.argmax(axis=1) + 1, T)
 
 
-def lcpfn_stop(model, y: np.ndarray, transform, horizon: float, check_at) -> np.ndarray:
+def lcpfn_stop(
+    model, y: np.ndarray, transform, horizon: float, check_at, threshold: float = 0.05
+) -> np.ndarray:
     """Steps trained per run under the LC-PFN rule, orderings in lockstep.
 
     Shapes: y (O, R, T) losses of R runs in O orderings  ->  (O, R) int
@@ -109,6 +116,7 @@ def lcpfn_stop(model, y: np.ndarray, transform, horizon: float, check_at) -> np.
                 incumbent[rows],
                 horizon=horizon,
                 minimize=True,
+                threshold=threshold,
                 check_at=check_at,
                 transform=take_transform(transform, rows * R + r),
             )
@@ -190,9 +198,17 @@ def head_to_head(rows: dict, name: str, other: str) -> float:
 
 POOLS = {"all runs": True, "finite runs": False}  # name: keep diverged curves
 HEAD = "LC-PFN every step"  # the method the others are compared with head to head
+THRESHOLDS = (0.05, 0.2, 0.5)
 
 
-def replay_tasks(model, curves, methods: list[str], n_orderings: int, n_runs: int):
+def rule_name(threshold: float) -> str:
+    """The method name of the rule checked every step at ``threshold``."""
+    return HEAD if threshold == 0.05 else f"{HEAD}, p <= {threshold:g}"
+
+
+def replay_tasks(
+    model, curves, methods: list[str], n_orderings: int, n_runs: int, thresholds
+):
     """Every method on every task of ``curves``; per task, per method a row."""
     rng = np.random.default_rng(SEED)
     per_task = {}
@@ -209,9 +225,10 @@ def replay_tasks(model, curves, methods: list[str], n_orderings: int, n_runs: in
             steps[f"patience {k}"] = patience_stop(y.reshape(-1, T), k).reshape(
                 pick.shape
             )
-        steps["LC-PFN every step"] = lcpfn_stop(
-            model, y, transform, curves.horizon, None
-        )
+        for threshold in thresholds:
+            steps[rule_name(threshold)] = lcpfn_stop(
+                model, y, transform, curves.horizon, None, threshold
+            )
         steps["LC-PFN at 10/20/40/80 %"] = lcpfn_stop(
             model, y, transform, curves.horizon, [5, 10, 20, 40]
         )
@@ -233,7 +250,7 @@ def replay_tasks(model, curves, methods: list[str], n_orderings: int, n_runs: in
     return per_task
 
 
-def summarize(per_task: dict, methods: list[str]) -> dict:
+def summarize(per_task: dict, methods: list[str], thresholds) -> dict:
     summary = {}
     for name in methods:
         ratios = [
@@ -260,6 +277,18 @@ def summarize(per_task: dict, methods: list[str]) -> dict:
             ),
             "tasks_worse_by_more_than_se": worse,
         }
+        if name.startswith("patience"):
+            # each threshold's compute advantage at the regret both reach
+            summary[name]["against_thresholds"] = {}
+            for threshold in thresholds:
+                h = [
+                    head_to_head(per_task[t], rule_name(threshold), name)
+                    for t in per_task
+                ]
+                summary[name]["against_thresholds"][f"{threshold:g}"] = {
+                    "head_to_head": float(np.mean(h)),
+                    "tasks_ahead": int(sum(x > 1 for x in h)),
+                }
     return summary
 
 
@@ -269,18 +298,24 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--orderings", type=int, default=40)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
     parser.add_argument("--out", default="early_stopping")
     args = parser.parse_args()
+    if 0.05 not in args.thresholds:
+        parser.error("--thresholds must include the paper's 0.05")
     model = lcpfn.load(args.model)
     methods = ["no stopping", *[f"patience {k}" for k in PATIENCE]]
-    methods += ["LC-PFN every step", "LC-PFN at 10/20/40/80 %"]
+    methods += [rule_name(x) for x in args.thresholds]
+    methods += ["LC-PFN at 10/20/40/80 %"]
     start, pools = time.perf_counter(), {}
     for pool, keep_diverged in POOLS.items():
         curves = load_taskset(args.data_dir, "valid", keep_diverged=keep_diverged)
-        per_task = replay_tasks(model, curves, methods, args.orderings, args.runs)
+        per_task = replay_tasks(
+            model, curves, methods, args.orderings, args.runs, args.thresholds
+        )
         pools[pool] = {
             "curves_dropped_by_loader": curves.dropped,
-            "summary": summarize(per_task, methods),
+            "summary": summarize(per_task, methods, args.thresholds),
             "per_task": {
                 task: {name: _compact(row) for name, row in rows.items()}
                 for task, rows in per_task.items()
@@ -293,6 +328,7 @@ def main() -> None:
         "model_sha256": model.card.get("sha256"),
         "orderings": args.orderings,
         "runs": args.runs,
+        "thresholds": args.thresholds,
         "seconds": time.perf_counter() - start,
         "pools": pools,
     }
@@ -351,6 +387,30 @@ def _markdown(r: dict, methods: list[str]) -> str:
                 f"{s['mean_speedup']:.2f}x | {s['mean_regret']:.4f} | "
                 f"{len(s['tasks_worse_by_more_than_se'])} | "
                 f"{s['head_to_head']:.2f}x ({s['tasks_head_ahead']}) |"
+            )
+        thresholds = [f"{x:g}" for x in r["thresholds"]]
+        lines += [
+            "",
+            "The rule's thresholds against patience: each threshold's head to "
+            "head with each patience, at the regret both reach (> 1: the "
+            "threshold gets there with less compute; tasks ahead in brackets):",
+            "",
+            "| patience | mean final regret | "
+            + " | ".join(f"p <= {x}" for x in thresholds)
+            + " |",
+            "|---|---:|" + "---:|" * len(thresholds),
+        ]
+        for name in methods:
+            s = p["summary"][name]
+            if "against_thresholds" not in s:
+                continue
+            cells = [
+                f"{s['against_thresholds'][x]['head_to_head']:.2f}x "
+                f"({s['against_thresholds'][x]['tasks_ahead']})"
+                for x in thresholds
+            ]
+            lines.append(
+                f"| {name} | {s['mean_regret']:.4f} | " + " | ".join(cells) + " |"
             )
         lines += [
             "",

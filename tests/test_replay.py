@@ -115,3 +115,54 @@ def test_taskset_keeps_diverged_curves_on_request():
     assert len(everything.y) == finite.n_source - everything.dropped["no_initial_loss"]
     assert len(everything.y) - len(finite.y) == sum(finite.dropped.values())
     assert not np.isinf(everything.y).any() and np.isnan(everything.y).any()
+
+
+def test_the_rules_threshold_sets_how_soon_it_stops():
+    from early_stopping import lcpfn_stop, rule_name, summarize
+
+    import lcpfn
+
+    class Doubtful:  # P(beat the incumbent) = 0.1 at every remaining step
+        max_steps = 100
+
+        def predict(self, y_obs, t_query, **kw):
+            class P:
+                def cdf(self, v):
+                    return np.full((len(y_obs), len(t_query)), 0.1)
+
+            return P()
+
+    y = np.array([[[0.5, 0.3, 0.2, 0.1], [0.6, 0.5, 0.4, 0.3]]])
+    t = lcpfn.transforms.loss_curve(1.0)
+    # the first run has no incumbent; the second is stopped at its first check
+    # when 0.1 <= threshold, and trained in full otherwise
+    assert lcpfn_stop(Doubtful(), y, t, 4.0, None, 0.05).tolist() == [[4, 4]]
+    assert lcpfn_stop(Doubtful(), y, t, 4.0, None, 0.2).tolist() == [[4, 2]]
+    assert rule_name(0.05) == "LC-PFN every step"
+
+    def row(trace):
+        return {
+            "epochs": 6.0,
+            "regret": trace[-1],
+            "regret_vs_compute": trace,
+            "speedup_at_equal_regret": 1.0,
+            "regret_se": 0.0,
+        }
+
+    per_task = {
+        "task": {
+            "no stopping": row(np.array([0.5, 0.4, 0.3, 0.2, 0.1, 0.1])),
+            "patience 0": row(np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.3])),
+            rule_name(0.05): row(np.array([0.5, 0.3, 0.2, 0.1, 0.1, 0.1])),
+            rule_name(0.5): row(np.array([0.3, 0.25, 0.25, 0.25, 0.25, 0.25])),
+        }
+    }
+    methods = list(per_task["task"])
+    against = summarize(per_task, methods, [0.05, 0.5])["patience 0"][
+        "against_thresholds"
+    ]
+    # at patience 0's 0.3, the paper's threshold needs 2 steps to its 1; the
+    # larger threshold gets there as fast (1 step) and on to 0.25
+    assert against["0.05"]["head_to_head"] == pytest.approx(0.5)
+    assert against["0.5"]["head_to_head"] == pytest.approx(1.0)
+    assert against["0.5"]["tasks_ahead"] == 0
