@@ -4,7 +4,7 @@ Usage:
     python benchmarks/smc_settings.py --curves 1 4 5 6 --cutoff 40
         [--n-curves 8] [--seed 20261201] [--n-particles 1000]
         [--n-mcmc-steps 1] [--n-leapfrog 200] [--waste-free 0]
-        [--target-ess 0.9] [--n-runs 4] [--out NAME]
+        [--target-ess 0.9] [--symmetry-moves 0] [--n-runs 4] [--out NAME]
 
 The curves are those of ``benchmarks/reference_posterior.py`` (``--n-curves``
 prior curves of ``--seed``; ``--curves`` picks some by index), observed up
@@ -18,7 +18,7 @@ ESS, the stages the tempering took and the sampling seconds per curve.
 
 Writes benchmarks/results/<out>.{json,md} (default
 ``smc_settings_p<particles>_m<steps>_l<leapfrog>_e<ess>``, with ``_w<P>`` for
-waste-free SMC).
+waste-free SMC and ``_s<rounds>`` with symmetry moves).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--n-leapfrog", type=int, default=200)
     parser.add_argument("--waste-free", type=int, default=0)
     parser.add_argument("--target-ess", type=float, default=0.9)
+    parser.add_argument("--symmetry-moves", type=int, default=0)
     parser.add_argument("--n-runs", type=int, default=4)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -71,6 +72,7 @@ def main() -> None:
             n_leapfrog=args.n_leapfrog,
             waste_free=args.waste_free,
             target_ess=args.target_ess,
+            symmetry_moves=args.symmetry_moves,
         )
     ll = post.predict(np.arange(k + 1.0, N_STEPS + 1.0)).log_prob(y[:, k:]).mean(1)
     per_run = post.idata.sample_stats  # (R, S[, curves]): one curve has no curve dim
@@ -102,7 +104,9 @@ def main() -> None:
     }
     out = args.out or (
         f"smc_settings_p{args.n_particles}_m{args.n_mcmc_steps}_l{args.n_leapfrog}"
-        f"_e{args.target_ess:g}" + (f"_w{args.waste_free}" if args.waste_free else "")
+        f"_e{args.target_ess:g}"
+        + (f"_w{args.waste_free}" if args.waste_free else "")
+        + (f"_s{args.symmetry_moves}" if args.symmetry_moves else "")
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{out}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -124,7 +128,13 @@ def markdown(record: dict) -> str:
         f"Command: `{record['command']}`",
         "",
         f"{s['n_runs']} runs x {s['n_particles']} particles, {moves}"
-        f"{s['n_leapfrog']} leapfrog steps per stage, target ESS "
+        f"{s['n_leapfrog']} leapfrog steps per stage"
+        + (
+            f", each after {s['symmetry_moves']} rounds of symmetry moves"
+            if s.get("symmetry_moves")
+            else ""
+        )
+        + ", target ESS "
         f"{s['target_ess']:g}; {s['cutoff']} of 100 "
         f"steps observed; {record['seconds_per_curve']:.1f} s per curve "
         f"(compile {record['compile_seconds']:.0f} s).",

@@ -50,6 +50,30 @@ def test_numpy_matches_textbook(name, batch, n_steps):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
+# the declarations lcpfn.mcmc.symmetry_moves relies on, for the families that
+# have them (checked against the textbook formula, not the code under test)
+SCALED = {"pow3", "ilog2", "janoschek", "weibull", "mmf", "log_power", "hill3"}
+SHIFTED = {"pow3", "ilog2", "janoschek", "weibull", "mmf", "exp4", "pow4"}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_scale_and_shift_parameters_scale_and_shift_the_curve(name):
+    rng = np.random.default_rng(2)
+    fam = FAMILIES[name]
+    assert bool(fam.scale) == (name in SCALED)
+    assert bool(fam.shift) == (name in SHIFTED)
+    assert set(fam.scale) <= set(fam.params) and set(fam.shift) <= set(fam.params)
+    t = np.arange(1, 51, dtype=np.float64)[None, :]
+    params = _params(name, 7, rng)
+    f = TEXTBOOK[name](t, **params)
+    scaled = {p: v * 1.7 if p in fam.scale else v for p, v in params.items()}
+    shifted = {p: v + 0.3 if p in fam.shift else v for p, v in params.items()}
+    if fam.scale:
+        np.testing.assert_allclose(TEXTBOOK[name](t, **scaled), 1.7 * f, rtol=1e-12)
+    if fam.shift:
+        np.testing.assert_allclose(TEXTBOOK[name](t, **shifted), f + 0.3, rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", sorted(FAMILIES))
 def test_torch_float32_matches_numpy(name):
     rng = np.random.default_rng(1)

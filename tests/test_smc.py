@@ -45,10 +45,23 @@ def near_wall_waste_free(small_prior):  # noqa: F811
         return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
 
 
+@pytest.fixture(scope="module")
+def near_wall_symmetry(small_prior):  # noqa: F811
+    # one family with a constant weight: the moves are redraws from the prior
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        settings = {**SMC, "symmetry_moves": 2}
+        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
+
+
 @pytest.mark.parametrize(
     "fit",
-    # the waste-free fit compiles a second sampler (~30 s): CI's integration run
-    ["near_wall", pytest.param("near_wall_waste_free", marks=pytest.mark.integration)],
+    # the other fits compile a second sampler (~30 s each): CI's integration run
+    [
+        "near_wall",
+        pytest.param("near_wall_waste_free", marks=pytest.mark.integration),
+        pytest.param("near_wall_symmetry", marks=pytest.mark.integration),
+    ],
 )
 def test_near_wall_posterior_matches_importance_sampling(fit, request):
     fitted = request.getfixturevalue(fit)
@@ -117,6 +130,8 @@ def test_log_evidence_matches_importance_sampling(small_prior, near_wall):  # no
         ({"waste_free": -2}, "waste_free"),
         ({"waste_free": 4, "n_mcmc_steps": 5}, "n_mcmc_steps"),
         ({"seed": -1}, "seed"),
+        ({"symmetry_moves": -1}, "symmetry_moves"),
+        ({"symmetry_moves": 1.5}, "symmetry_moves"),
     ],
 )
 def test_bad_arguments_name_themselves(small_prior, kwargs, name):  # noqa: F811

@@ -73,7 +73,8 @@ def value_dist(d: ParamDist) -> Any:
     return dist.TransformedDistribution(base, steps) if steps else base
 
 
-def _weight_site(prior: CurvePrior) -> str:
+def weight_site(prior: CurvePrior) -> str:
+    """The sample site of the weights (raw ones where the prior normalizes them)."""
     return "weights_raw" if prior.normalize_weights else "weights"
 
 
@@ -86,7 +87,7 @@ def latent_sites(prior: CurvePrior) -> dict[str, Any]:
     if prior.weight.dist != "constant":
         n_families = len(prior.families)
         weights = value_dist(prior.weight).expand([n_families]).to_event(1)
-        sites[_weight_site(prior)] = weights
+        sites[weight_site(prior)] = weights
     for fam in prior.families:
         for p, d in fam.params.items():
             if d.dist != "constant":
@@ -106,7 +107,7 @@ def parameter_values(
     """
     out = dict(latent)
     n_families = len(prior.families)
-    weights = out.pop(_weight_site(prior), None)
+    weights = out.pop(weight_site(prior), None)
     if weights is None:
         weights = xp.full((n_families,), _constant(prior.weight))
     out["weights"] = mixture_weights(prior, weights, xp=xp)

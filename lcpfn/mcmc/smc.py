@@ -24,6 +24,11 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   spread over chains. With P = 10 and 40-step transitions it converged on
   none of the four hard reference curves (``smc_settings_*_w10.md``), and
   coarser tempering (target ESS 0.5) on one (``*_e0.5.md``);
+- ``symmetry_moves`` rounds of ``lcpfn.mcmc.symmetry_moves`` before each
+  HMC transition: Metropolis moves along the directions the likelihood
+  cannot see (how the families share the curve's scale and level), where
+  the posterior is as wide as the prior and HMC's step size is set by the
+  sharp directions, and redraws of single parameters from their prior;
 - HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
   and a proposal outside S (checked at every step t = 1..n_steps) is
   rejected, which leaves the exact truncated target invariant (the argument
@@ -68,6 +73,7 @@ from lcpfn.mcmc.model import (
 )
 from lcpfn.mcmc.posterior import Posterior, convergence_warning
 from lcpfn.mcmc.sampler import DEFAULT_N_STEPS
+from lcpfn.mcmc.symmetry_moves import build_symmetry_moves
 from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.prior.spec import load as load_prior
@@ -89,6 +95,7 @@ class _Settings:
     waste_free: int
     chain_length: int
     target_ess: float
+    symmetry_rounds: int
 
 
 def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
@@ -130,17 +137,15 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
         f = clean_curves(prior, parameter_values(prior, values_of(x), jnp), grid, jnp)
         return accepts(prior, f, xp=jnp)
 
+    prior_density, symmetry_moves = build_symmetry_moves(
+        prior, in_support, s.symmetry_rounds
+    )
+
     def log_prior(x: Any) -> Any:
         """The prior's log density in unconstrained space, with the soft wall."""
-        z = unravel(x)
-        values = {name: to_value[name](z[name]) for name in sites}
-        total = 0.0
-        for name, d in sites.items():
-            log_det = to_value[name].log_abs_det_jacobian(z[name], values[name])
-            total = total + jnp.sum(d.log_prob(values[name])) + jnp.sum(log_det)
-        f = clean_curves(prior, parameter_values(prior, values, jnp), ends, jnp)
+        f = clean_curves(prior, parameter_values(prior, values_of(x), jnp), ends, jnp)
         wall = -0.5 * jnp.square(violation(prior, f, jnp) / WALL_WIDTH)
-        return total + jnp.nan_to_num(wall, nan=-jnp.inf)
+        return prior_density(x) + jnp.nan_to_num(wall, nan=-jnp.inf)
 
     def log_likelihood(x: Any, t: Any, y: Any, mask: Any) -> Any:
         values = parameter_values(prior, values_of(x), jnp)
@@ -149,7 +154,12 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
         return jnp.where(mask, jnp.nan_to_num(ll, nan=-jnp.inf), 0.0).sum()
 
     def move(key: Any, state: Any, logdensity_fn: Any, step_size: Any, inv_mass: Any):
-        """One HMC transition on the surrogate; a proposal outside S is rejected."""
+        """The symmetry moves, then one HMC transition on the surrogate; a
+        proposal outside S is rejected."""
+        if s.symmetry_rounds:
+            key, k_sym = random.split(key)
+            x, _ = symmetry_moves(k_sym, state.position, logdensity_fn)
+            state = hmc.init(x, logdensity_fn)
         new, info = hmc_kernel(
             key, state, logdensity_fn, step_size, inv_mass, s.n_leapfrog
         )
@@ -290,6 +300,7 @@ def fit_smc(
     waste_free: int = 0,
     chain_length: int = 4,
     target_ess: float = 0.9,
+    symmetry_moves: int = 0,
     n_steps: int = DEFAULT_N_STEPS,
     horizon: float | None = None,
     batch_size: int = 16,
@@ -316,6 +327,10 @@ def fit_smc(
             divisor of ``n_particles``.
         target_ess: share of the particles that each stage's reweighting keeps
             as effective sample size; higher means more, gentler stages.
+        symmetry_moves: rounds of ``lcpfn.mcmc.symmetry_moves`` before each
+            HMC transition (0: none): moves along what the data cannot tell
+            apart (how the families share the curve's scale and level) and
+            redraws of single parameters from their prior.
 
     Returns:
         A ``Posterior`` (method "smc") whose diagnostics hold R-hat and ESS
@@ -343,6 +358,7 @@ def fit_smc(
         waste_free=_waste_free(waste_free, n_particles, n_mcmc_steps),
         chain_length=positive_int(chain_length, "chain_length", minimum=2),
         target_ess=open_unit(target_ess, "target_ess"),
+        symmetry_rounds=positive_int(symmetry_moves, "symmetry_moves", minimum=0),
     )
     if settings.n_particles % settings.chain_length:
         raise InputError(

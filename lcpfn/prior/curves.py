@@ -108,26 +108,52 @@ def hill3(t: Array, theta: Array, eta: Array, kappa: Array, *, xp: ModuleType) -
 
 @dataclass(frozen=True)
 class Family:
-    """A curve family: its formula and the names of its parameters, in order."""
+    """A curve family: its formula and the names of its parameters, in order.
+
+    ``scale``: parameters that scale the curve (multiplying them all by s
+    multiplies f by s); ``shift``: parameters that shift it (adding d to them
+    all adds d to f). Empty where the formula has none. ``lcpfn.mcmc``'s
+    symmetry moves use them to travel along what the data cannot tell apart.
+    """
 
     name: str
     fn: Callable[..., Array]
     params: tuple[str, ...]
+    scale: tuple[str, ...] = ()
+    shift: tuple[str, ...] = ()
 
 
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("pow3", pow3, ("c", "a", "alpha")),
-        Family("ilog2", ilog2, ("c", "a")),
-        Family("janoschek", janoschek, ("alpha", "beta", "kappa", "delta")),
-        Family("weibull", weibull, ("alpha", "beta", "kappa", "delta")),
-        Family("mmf", mmf, ("alpha", "beta", "kappa", "delta")),
-        Family("log_power", log_power, ("a", "b", "c")),
+        Family("pow3", pow3, ("c", "a", "alpha"), ("c", "a"), ("c",)),
+        Family("ilog2", ilog2, ("c", "a"), ("c", "a"), ("c",)),
+        Family(
+            "janoschek",
+            janoschek,
+            ("alpha", "beta", "kappa", "delta"),
+            ("alpha", "beta"),
+            ("alpha", "beta"),
+        ),
+        Family(
+            "weibull",
+            weibull,
+            ("alpha", "beta", "kappa", "delta"),
+            ("alpha", "beta"),
+            ("alpha", "beta"),
+        ),
+        Family(
+            "mmf",
+            mmf,
+            ("alpha", "beta", "kappa", "delta"),
+            ("alpha", "beta"),
+            ("alpha", "beta"),
+        ),
+        Family("log_power", log_power, ("a", "b", "c"), ("a",)),
         Family("vap", vap, ("a", "b", "c")),
         Family("loglog_linear", loglog_linear, ("a", "b")),
-        Family("exp4", exp4, ("c", "a", "b", "alpha")),
-        Family("pow4", pow4, ("c", "a", "b", "alpha")),
-        Family("hill3", hill3, ("theta", "eta", "kappa")),
+        Family("exp4", exp4, ("c", "a", "b", "alpha"), (), ("c",)),
+        Family("pow4", pow4, ("c", "a", "b", "alpha"), (), ("c",)),
+        Family("hill3", hill3, ("theta", "eta", "kappa"), ("theta",)),
     )
 }

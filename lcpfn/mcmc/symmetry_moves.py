@@ -1,0 +1,237 @@
+"""Metropolis moves along the directions a curve's data cannot see.
+
+A prior curve is a weighted sum of families, ``f = sum_k w_k f_k``, and some
+changes of its parameters leave ``f`` unchanged (``Family.scale``,
+``Family.shift``):
+
+- scaling: ``w_k -> s w_k`` with family k's scale parameters divided by s
+  (unnormalized weights only);
+- transfer: family k's shift parameters ``+ d / w_k`` and family m's
+  ``- d / w_m`` (``w``: the weights the mixture uses).
+
+The likelihood cannot tell these apart, so the posterior spreads along them
+as far as the prior allows, on curved ridges (``w_k c_k`` is what the data
+fix, not ``w_k`` and ``c_k``) that gradient moves, with step sizes set by the
+sharp directions, cross slowly: independent SMC runs on a low-noise curve
+agreed on the curve's asymptote and not on how the families share it. Each
+move here is a Metropolis-Hastings step whose proposal is a bijection ``g_d``
+with ``g_-d`` its inverse and ``d`` symmetric about 0, so it is accepted with
+the target's ratio times ``|det dg_d|``; the likelihood cancels up to
+rounding, but it is evaluated all the same, so the moves are exact for the
+target as computed. A third kind redraws one parameter (one weight) from its
+prior, an independence proposal accepted with the ratio of likelihood and
+soft wall alone: it jumps between the modes of a parameter the data barely
+constrain, such as pow3's exponent when its amplitude is near 0.
+
+The moves act on the flat unconstrained vector the samplers move in; the
+target is any ``logdensity_fn`` of it whose prior part is
+``prior_density`` (plus the soft wall and a tempered likelihood). A proposal
+outside the truncation set S is rejected.
+
+Shapes: x (d,) one particle's unconstrained parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from lcpfn.errors import InputError
+from lcpfn.mcmc.model import latent_sites, parameter_values, weight_site
+from lcpfn.prior.curves import FAMILIES
+from lcpfn.prior.spec import CurvePrior
+
+__all__ = ["MOVE_KINDS", "SCALE_STEP", "SHIFT_STEP", "build_symmetry_moves"]
+
+MOVE_KINDS = ("redraw", "scale", "transfer")
+
+SCALE_STEP = 0.3  # typical |log s| of a scaling move
+SHIFT_STEP = 0.1  # typical |d| of a transfer, in units of y
+
+
+def build_symmetry_moves(
+    prior: CurvePrior,
+    in_support: Callable[[Any], Any],
+    n_rounds: int,
+    kinds: tuple[str, ...] = MOVE_KINDS,
+) -> tuple[Callable[[Any], Any], Callable[..., Any]]:
+    """The prior density in unconstrained space, and the moves.
+
+    Args:
+        prior: the curve prior (its sites: ``lcpfn.mcmc.model.latent_sites``,
+            flattened in ``jax.flatten_util.ravel_pytree``'s order).
+        in_support: x -> whether its clean curve lies in S.
+        n_rounds: rounds per call of ``moves``; a round redraws every
+            parameter from its prior once, scales every family once and
+            transfers between every pair of families once.
+        kinds: which of ``MOVE_KINDS`` a round makes.
+
+    Returns:
+        ``prior_density(x)``: the log prior density of x, Jacobians included
+        (no soft wall); ``moves(key, x, logdensity_fn) -> (x, acceptance)``.
+    """
+    import jax.numpy as jnp
+    from jax import lax, random
+    from jax.flatten_util import ravel_pytree
+    from numpyro.distributions import biject_to
+
+    unknown = set(kinds) - set(MOVE_KINDS)
+    if unknown:
+        raise InputError(f"kinds must be among {MOVE_KINDS}; got {kinds!r}")
+    sites = latent_sites(prior)
+    weights = weight_site(prior) if weight_site(prior) in sites else None
+    to_value = {name: biject_to(d.support) for name, d in sites.items()}
+    zeros = {name: jnp.zeros(d.event_shape) for name, d in sites.items()}
+    _, unravel = ravel_pytree(zeros)
+
+    def values_of(x: Any) -> dict[str, Any]:
+        z = unravel(x)
+        return {name: to_value[name](z[name]) for name in sites}
+
+    def x_of(values: dict[str, Any]) -> Any:
+        z = {name: to_value[name].inv(values[name]) for name in sites}
+        return ravel_pytree(z)[0]
+
+    def log_jacobian(x: Any) -> Any:
+        z = unravel(x)
+        return sum(
+            jnp.sum(to_value[n].log_abs_det_jacobian(z[n], to_value[n](z[n])))
+            for n in sites
+        )
+
+    def prior_density(x: Any) -> Any:
+        values = values_of(x)
+        return log_jacobian(x) + sum(
+            jnp.sum(d.log_prob(values[n])) for n, d in sites.items()
+        )
+
+    def redraw(name: str, component: int | None) -> Callable[..., Any]:
+        """Propose site ``name`` (one component of it) afresh from its prior."""
+
+        def propose(key: Any, x: Any) -> tuple[Any, Any]:
+            values = values_of(x)
+            draw = sites[name].sample(key)
+            if component is not None:
+                draw = values[name].at[component].set(draw[component])
+            x_new = x_of({**values, name: draw})
+            # an independence proposal from the prior: its density cancels the
+            # prior's in the target's ratio, leaving likelihood and soft wall
+            return x_new, prior_density(x) - prior_density(x_new)
+
+        return propose
+
+    def bijection(g: Callable[..., Any]) -> Callable[..., Any]:
+        """Propose g_d(x); g: (values, key) -> (values', log |det dg_d|)."""
+
+        def propose(key: Any, x: Any) -> tuple[Any, Any]:
+            new_values, log_det = g(values_of(x), key)
+            x_new = x_of(new_values)
+            # g's |det| carried through the maps to and from unconstrained space
+            return x_new, log_det + log_jacobian(x) - log_jacobian(x_new)
+
+        return propose
+
+    def step_size(key, typical):
+        """A symmetric step, its scale spread over two decades around typical."""
+        k_s, k_n = random.split(key)
+        return (
+            typical
+            * 10.0 ** random.uniform(k_s, minval=-1.0, maxval=1.0)
+            * (random.normal(k_n))
+        )
+
+    families = list(prior.families)
+
+    def latent(fam: Any, params: tuple[str, ...]) -> bool:
+        return bool(params) and all(f"{fam.name}.{p}" in sites for p in params)
+
+    def scaling(k: int) -> Callable[..., Any]:
+        fam = families[k]
+        names = [f"{fam.name}.{p}" for p in FAMILIES[fam.name].scale]
+
+        def g(values, key):
+            log_s = step_size(key, SCALE_STEP)
+            s = jnp.exp(log_s)
+            out = dict(values)
+            out[weights] = values[weights].at[k].multiply(s)
+            for n in names:
+                out[n] = values[n] / s
+            return out, log_s * (1 - len(names))
+
+        return g
+
+    def transfer(k: int, m: int) -> Callable[..., Any]:
+        shifts = [
+            [f"{families[i].name}.{p}" for p in FAMILIES[families[i].name].shift]
+            for i in (k, m)
+        ]
+
+        def g(values, key):
+            d = step_size(key, SHIFT_STEP)
+            w = parameter_values(prior, values, jnp)["weights"]  # as f uses them
+            out = dict(values)
+            for n in shifts[0]:
+                out[n] = values[n] + d / w[k]
+            for n in shifts[1]:
+                out[n] = values[n] - d / w[m]
+            return out, jnp.zeros(())
+
+        return g
+
+    proposals: list[Callable[..., Any]] = []
+    if "redraw" in kinds:
+        for name, d in sites.items():
+            parts = range(int(np.prod(d.event_shape))) if d.event_shape else [None]
+            proposals += [redraw(name, j) for j in parts]
+    if "scale" in kinds and weights is not None and not prior.normalize_weights:
+        proposals += [
+            bijection(scaling(k))
+            for k, fam in enumerate(families)
+            if latent(fam, FAMILIES[fam.name].scale)
+        ]
+    shifting = [
+        k
+        for k, fam in enumerate(families)
+        if "transfer" in kinds and latent(fam, FAMILIES[fam.name].shift)
+    ]
+    proposals += [
+        bijection(transfer(k, m))
+        for i, k in enumerate(shifting)
+        for m in shifting[i + 1 :]
+    ]
+
+    def run_moves(key: Any, x: Any, logdensity_fn: Any) -> tuple[Any, Any]:
+        """``n_rounds`` rounds of every move; the share of moves accepted.
+
+        One Metropolis-Hastings step per proposal, in turn: the proposals are
+        branches of one ``lax.switch``, so the target (and the check of S) is
+        compiled once, not once per move.
+        """
+        n = len(proposals)
+        if n == 0 or n_rounds == 0:
+            return x, jnp.asarray(0.0)
+
+        def step(i: Any, carry: Any) -> Any:
+            x, log_p, accepted, key = carry
+            key, k_propose, k_accept = random.split(key, 3)
+            x_new, correction = lax.switch(i % n, proposals, k_propose, x)
+            log_p_new = logdensity_fn(x_new)
+            log_ratio = log_p_new - log_p + correction
+            ok = jnp.isfinite(log_ratio) & jnp.isfinite(x_new).all()
+            ok = ok & in_support(x_new)
+            log_u = jnp.log(random.uniform(k_accept))
+            accept = ok & (log_u < jnp.where(ok, log_ratio, -jnp.inf))
+            return (
+                jnp.where(accept, x_new, x),
+                jnp.where(accept, log_p_new, log_p),
+                accepted + accept,
+                key,
+            )
+
+        carry = (x, logdensity_fn(x), 0.0, key)
+        x, _, accepted, _ = lax.fori_loop(0, n_rounds * n, step, carry)
+        return x, accepted / (n_rounds * n)
+
+    return prior_density, run_moves
