@@ -27,6 +27,7 @@ SMC = {
     "n_mcmc_steps": 5,
     "n_leapfrog": 10,
     "chain_length": 4,
+    "symmetry_moves": 0,  # their own fit below
 }
 
 

@@ -3,6 +3,8 @@
 - ``model``: the NumPyro model generated from a ``CurvePrior``.
 - ``sampler``: NUTS chains for batches of curves (``fit_mcmc``).
 - ``smc``: adaptive tempered SMC, started from the prior (``fit_smc``).
+- ``symmetry_moves``: Metropolis moves along what the data cannot see (how
+  the families share a curve's scale and level), which SMC can interleave.
 - ``fit``: ``fit_posterior(method=...)``, either sampler by name.
 - ``importance``: brute-force importance sampling from the prior, the check
   of both where its effective sample size is large.
