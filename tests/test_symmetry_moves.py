@@ -20,7 +20,7 @@ from lcpfn.prior.mixture import accepts
 jax = pytest.importorskip("jax")
 pytest.importorskip("numpyro")
 
-N = 2000  # draws; the KS tests below reject a correct sampler 1 % of the time each
+N = 2000  # draws; a correct sampler fails the KS tests (Bonferroni) 1 % of the time
 
 
 def _setup(prior):
