@@ -5,6 +5,7 @@ Usage:
         [--n-draws 4000000] [--methods nuts smc] [--seed 20261201]
         [--nuts-warmup 1000] [--nuts-samples 1000]
         [--smc-particles 1000] [--smc-steps 1] [--smc-leapfrog 200]
+        [--smc-symmetry-moves 4]
         [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
@@ -51,6 +52,7 @@ def fit(method: str, y_obs: np.ndarray, prior, args) -> object:
             "n_particles": args.smc_particles,
             "n_mcmc_steps": args.smc_steps,
             "n_leapfrog": args.smc_leapfrog,
+            "symmetry_moves": args.smc_symmetry_moves,
         },
         "nuts": {"n_warmup": args.nuts_warmup, "n_samples": args.nuts_samples},
     }[method]
@@ -73,6 +75,7 @@ def main() -> None:
     parser.add_argument("--smc-particles", type=int, default=1000)
     parser.add_argument("--smc-steps", type=int, default=1)
     parser.add_argument("--smc-leapfrog", type=int, default=200)
+    parser.add_argument("--smc-symmetry-moves", type=int, default=4)
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
@@ -155,7 +158,8 @@ def markdown(record: dict) -> str:
                 "nuts": f"NUTS: 4 x ({s['nuts_warmup']} + {s['nuts_samples']})",
                 "smc": f"SMC: 4 runs x {s['smc_particles']} particles, "
                 f"{s['smc_steps']} HMC moves of {s['smc_leapfrog']} leapfrog "
-                "steps per stage",
+                "steps per stage, each after "
+                f"{s.get('smc_symmetry_moves', 0)} rounds of symmetry moves",
             }[m]
             for m in s["methods"]
         )

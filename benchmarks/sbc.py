@@ -3,6 +3,7 @@
 Usage:
     python benchmarks/sbc.py [--prior lcpfn] [--n-curves 200] [--n-obs 20]
                              [--method nuts|smc] [--n-particles 1000]
+                             [--smc-leapfrog 200] [--smc-symmetry-moves 4]
                              [--n-chains 4] [--n-warmup 500] [--n-samples 500]
                              [--target-accept-prob 0.9] [--diagonal-mass] [--quick]
 
@@ -111,6 +112,9 @@ def main() -> None:
     parser.add_argument(
         "--smc-leapfrog", type=int, default=200, help="leapfrog steps per HMC move"
     )
+    parser.add_argument(
+        "--smc-symmetry-moves", type=int, default=4, help="rounds before each HMC move"
+    )
     parser.add_argument("--n-ranks", type=int, default=99, help="thinned draws L")
     parser.add_argument("--n-bins", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -136,7 +140,8 @@ def main() -> None:
         settings = {
             "smc": {"n_runs": args.n_chains, "n_particles": args.n_particles,
                     "n_mcmc_steps": args.smc_steps,
-                    "n_leapfrog": args.smc_leapfrog},
+                    "n_leapfrog": args.smc_leapfrog,
+                    "symmetry_moves": args.smc_symmetry_moves},
             "nuts": {"n_chains": args.n_chains, "n_warmup": args.n_warmup,
                      "n_samples": args.n_samples,
                      "target_accept_prob": args.target_accept_prob,
@@ -217,7 +222,8 @@ def _markdown(r: dict) -> str:
         + (
             f"tempered SMC, {c['n_chains']} runs x {c['n_particles']} particles, "
             f"{c['smc_steps']} HMC moves of {c['smc_leapfrog']} leapfrog "
-            "steps per stage"
+            f"steps per stage, each after {c.get('smc_symmetry_moves', 0)} rounds "
+            "of symmetry moves"
             if c.get("method") == "smc"
             else f"NUTS, {c['n_chains']} chains x ({c['n_warmup']} warm-up + "
             f"{c['n_samples']} draws), {mass} mass matrix, target acceptance "
