@@ -13,7 +13,7 @@ from scipy import stats
 
 import lcpfn
 from lcpfn.errors import InputError
-from lcpfn.mcmc.model import clean_curves, latent_sites, parameter_values
+from lcpfn.mcmc.model import clean_curves, parameter_values, unconstrained_space
 from lcpfn.mcmc.symmetry_moves import MOVE_KINDS, build_symmetry_moves
 from lcpfn.prior.mixture import accepts
 
@@ -25,17 +25,10 @@ N = 2000  # draws; a correct sampler fails the KS tests (Bonferroni) 1 % of the 
 
 def _setup(prior):
     import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
-    from numpyro.distributions import biject_to
 
-    sites = latent_sites(prior)
-    to_value = {n: biject_to(d.support) for n, d in sites.items()}
-    _, unravel = ravel_pytree({n: jnp.zeros(d.event_shape) for n, d in sites.items()})
+    space = unconstrained_space(prior)
+    sites, values_of = space.sites, space.values_of
     grid = jnp.arange(1.0, 101.0)
-
-    def values_of(x):
-        z = unravel(x)
-        return {n: to_value[n](z[n]) for n in sites}
 
     def curve(x):
         return clean_curves(
@@ -52,14 +45,11 @@ def _setup(prior):
             name: d.sample(k, (20 * n,))
             for (name, d), k in zip(sites.items(), keys, strict=True)
         }
-        z = {name: to_value[name].inv(v) for name, v in draws.items()}
-        x = jax.vmap(lambda i: ravel_pytree({k: v[i] for k, v in z.items()})[0])(
-            jnp.arange(20 * n)
-        )
+        x = jax.vmap(space.x_of)(draws)
         inside = np.asarray(jax.vmap(in_support)(x))
         return x[np.flatnonzero(inside)[:n]]
 
-    return values_of, curve, in_support, prior_draws
+    return space, curve, in_support, prior_draws
 
 
 def _quantities(values_of, x):
@@ -82,21 +72,22 @@ def _quantities(values_of, x):
 @pytest.mark.parametrize("kinds", [("scale", "transfer"), MOVE_KINDS])
 def test_moves_keep_the_truncated_prior(kinds):
     prior = lcpfn.priors.load("lcpfn")
-    values_of, curve, in_support, prior_draws = _setup(prior)
-    prior_density, moves = build_symmetry_moves(prior, in_support, 20, kinds)
+    space, curve, in_support, prior_draws = _setup(prior)
+    moves = build_symmetry_moves(prior, in_support, 20, kinds)
     key = jax.random.key(0)
     start = prior_draws(key, N)
     fresh = prior_draws(jax.random.key(1), N)
     assert start.shape[0] == N and fresh.shape[0] == N
     keys = jax.random.split(jax.random.key(2), N)
-    moved, acceptance = jax.jit(jax.vmap(lambda k, x: moves(k, x, prior_density)))(
-        keys, start
-    )
+    moved, acceptance = jax.jit(
+        jax.vmap(lambda k, x: moves(k, x, space.prior_density))
+    )(keys, start)
     # the moves moved: most draws changed, a share of the proposals taken
     assert (np.abs(np.asarray(moved - start)).max(axis=1) > 0).mean() > 0.9
     assert 0.05 < float(acceptance.mean()) < 0.95
     assert np.asarray(jax.vmap(in_support)(moved)).all()
-    before, after = _quantities(values_of, fresh), _quantities(values_of, moved)
+    before = _quantities(space.values_of, fresh)
+    after = _quantities(space.values_of, moved)
     for name in before:
         p = stats.ks_2samp(before[name], after[name]).pvalue
         assert p > 0.01 / len(before), (name, p)
@@ -110,14 +101,16 @@ def test_symmetry_moves_keep_the_curve_exactly_where_the_likelihood_is_sharp():
     import jax.numpy as jnp
 
     prior = lcpfn.priors.load("lcpfn")
-    values_of, curve, in_support, prior_draws = _setup(prior)
-    prior_density, moves = build_symmetry_moves(prior, in_support, n_rounds=10)
+    space, curve, in_support, prior_draws = _setup(prior)
+    moves = build_symmetry_moves(prior, in_support, n_rounds=10)
     start = prior_draws(jax.random.key(3), 64)
     target_curves = jax.vmap(curve)(start)  # (64, 100)
 
     def run(key, x, y):
         def logdensity(x_):
-            return prior_density(x_) - 0.5 * jnp.sum(((curve(x_) - y) / 1e-3) ** 2)
+            return space.prior_density(x_) - 0.5 * jnp.sum(
+                ((curve(x_) - y) / 1e-3) ** 2
+            )
 
         return moves(key, x, logdensity)
 
@@ -125,8 +118,8 @@ def test_symmetry_moves_keep_the_curve_exactly_where_the_likelihood_is_sharp():
     moved, _ = jax.jit(jax.vmap(run))(keys, start, target_curves)
     moved_curves = np.asarray(jax.vmap(curve)(moved))
     np.testing.assert_allclose(moved_curves, np.asarray(target_curves), atol=5e-3)
-    w_before = np.asarray(jax.vmap(values_of)(start)["weights"])
-    w_after = np.asarray(jax.vmap(values_of)(moved)["weights"])
+    w_before = np.asarray(jax.vmap(space.values_of)(start)["weights"])
+    w_after = np.asarray(jax.vmap(space.values_of)(moved)["weights"])
     assert (np.abs(w_after - w_before).max(axis=1) > 1e-3).mean() > 0.5
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from lcpfn.prior.mixture import mixture, mixture_weights
@@ -28,8 +29,11 @@ __all__ = [
     "latent_sites",
     "make_model",
     "parameter_values",
+    "unconstrained_space",
+    "UnconstrainedSpace",
     "value_dist",
     "violation",
+    "weight_site",
 ]
 
 
@@ -95,6 +99,73 @@ def latent_sites(prior: CurvePrior) -> dict[str, Any]:
     if prior.log_sigma.dist != "constant":
         sites["log_sigma"] = value_dist(prior.log_sigma)
     return sites
+
+
+@dataclass(frozen=True)
+class UnconstrainedSpace:
+    """The latent sites as one flat unconstrained vector (what SMC moves in).
+
+    Attributes:
+        sites: ``latent_sites(prior)``.
+        dim: length of the vector.
+        values_of: x (d,) -> {site: constrained value}.
+        x_of: {site: constrained value} -> x (d,).
+        log_jacobian: x -> log |det d values / d x|.
+        prior_density: x -> log prior density of x, Jacobian included
+            (untruncated, no soft wall).
+    """
+
+    sites: dict[str, Any]
+    dim: int
+    values_of: Callable[[Any], dict[str, Any]]
+    x_of: Callable[[dict[str, Any]], Any]
+    log_jacobian: Callable[[Any], Any]
+    prior_density: Callable[[Any], Any]
+
+
+def unconstrained_space(prior: CurvePrior) -> UnconstrainedSpace:
+    """The flat unconstrained view of ``prior``'s latent sites (JAX functions).
+
+    Shapes: x (d,), sites in ``jax.flatten_util.ravel_pytree``'s order.
+    """
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+    from numpyro.distributions import biject_to
+
+    sites = latent_sites(prior)
+    to_value = {name: biject_to(d.support) for name, d in sites.items()}
+    flat, unravel = ravel_pytree(
+        {n: jnp.zeros(d.event_shape) for n, d in sites.items()}
+    )
+
+    def values_of(x: Any) -> dict[str, Any]:
+        z = unravel(x)
+        return {name: to_value[name](z[name]) for name in sites}
+
+    def x_of(values: dict[str, Any]) -> Any:
+        return ravel_pytree({n: to_value[n].inv(values[n]) for n in sites})[0]
+
+    def log_jacobian(x: Any) -> Any:
+        z = unravel(x)
+        return sum(
+            jnp.sum(to_value[n].log_abs_det_jacobian(z[n], to_value[n](z[n])))
+            for n in sites
+        )
+
+    def prior_density(x: Any) -> Any:
+        values = values_of(x)
+        return log_jacobian(x) + sum(
+            jnp.sum(d.log_prob(values[n])) for n, d in sites.items()
+        )
+
+    return UnconstrainedSpace(
+        sites=sites,
+        dim=int(flat.size),
+        values_of=values_of,
+        x_of=x_of,
+        log_jacobian=log_jacobian,
+        prior_density=prior_density,
+    )
 
 
 def parameter_values(

@@ -67,8 +67,8 @@ from lcpfn.mcmc.model import (
     WALL_WIDTH,
     clean_curves,
     import_backend,
-    latent_sites,
     parameter_values,
+    unconstrained_space,
     violation,
 )
 from lcpfn.mcmc.posterior import Posterior, convergence_warning
@@ -111,17 +111,12 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     from blackjax.smc.base import update_and_take_last
     from blackjax.smc.waste_free import waste_free_smc
     from jax import lax, random
-    from jax.flatten_util import ravel_pytree
     from jax.scipy.stats import norm
-    from numpyro.distributions import biject_to
 
-    sites = latent_sites(prior)
-    to_value = {name: biject_to(d.support) for name, d in sites.items()}
+    space = unconstrained_space(prior)
+    sites, values_of, dim = space.sites, space.values_of, space.dim
     grid = jnp.arange(1.0, s.n_steps + 1.0)
     ends = jnp.array([1.0, float(s.n_steps)])
-    zeros = {name: jnp.zeros(d.event_shape) for name, d in sites.items()}
-    _, unravel = ravel_pytree(zeros)
-    dim = sum(int(np.prod(d.event_shape)) for d in sites.values())
     hmc_kernel = hmc.build_kernel()
     if s.waste_free:
         update_strategy = waste_free_smc(s.n_particles, s.waste_free)
@@ -129,23 +124,17 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     else:
         update_strategy, n_mcmc_steps = update_and_take_last, s.n_mcmc_steps
 
-    def values_of(x: Any) -> dict[str, Any]:
-        z = unravel(x)
-        return {name: to_value[name](z[name]) for name in sites}
-
     def in_support(x: Any) -> Any:
         f = clean_curves(prior, parameter_values(prior, values_of(x), jnp), grid, jnp)
         return accepts(prior, f, xp=jnp)
 
-    prior_density, symmetry_moves = build_symmetry_moves(
-        prior, in_support, s.symmetry_rounds
-    )
+    symmetry_moves = build_symmetry_moves(prior, in_support, s.symmetry_rounds)
 
     def log_prior(x: Any) -> Any:
         """The prior's log density in unconstrained space, with the soft wall."""
         f = clean_curves(prior, parameter_values(prior, values_of(x), jnp), ends, jnp)
         wall = -0.5 * jnp.square(violation(prior, f, jnp) / WALL_WIDTH)
-        return prior_density(x) + jnp.nan_to_num(wall, nan=-jnp.inf)
+        return space.prior_density(x) + jnp.nan_to_num(wall, nan=-jnp.inf)
 
     def log_likelihood(x: Any, t: Any, y: Any, mask: Any) -> Any:
         values = parameter_values(prior, values_of(x), jnp)
@@ -179,10 +168,7 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
         ok = accepts(prior, f, xp=jnp)
         priority = jnp.where(ok, random.uniform(keys[0], (n,)), -1.0)
         _, idx = lax.top_k(priority, s.n_particles)
-        z = {name: to_value[name].inv(draws[name][idx]) for name in sites}
-        flat = jax.vmap(lambda i: ravel_pytree({k: v[i] for k, v in z.items()})[0])(
-            jnp.arange(s.n_particles)
-        )
+        flat = jax.vmap(space.x_of)({name: v[idx] for name, v in draws.items()})
         return flat, ok[idx].all()
 
     def population_covariance(particles: Any, weights: Any) -> Any:

@@ -23,9 +23,10 @@ prior, an independence proposal accepted with the ratio of likelihood and
 soft wall alone: it jumps between the modes of a parameter the data barely
 constrain, such as pow3's exponent when its amplitude is near 0.
 
-The moves act on the flat unconstrained vector the samplers move in; the
-target is any ``logdensity_fn`` of it whose prior part is
-``prior_density`` (plus the soft wall and a tempered likelihood). A proposal
+The moves act on the flat unconstrained vector the samplers move in
+(``lcpfn.mcmc.model.unconstrained_space``); the target is any
+``logdensity_fn`` of it whose prior part is that space's ``prior_density``
+(plus the soft wall and a tempered likelihood). A proposal
 outside the truncation set S is rejected.
 
 Shapes: x (d,) one particle's unconstrained parameters.
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from lcpfn.errors import InputError
-from lcpfn.mcmc.model import latent_sites, parameter_values, weight_site
+from lcpfn.mcmc.model import parameter_values, unconstrained_space, weight_site
 from lcpfn.prior.curves import FAMILIES
 from lcpfn.prior.spec import CurvePrior
 
@@ -56,12 +57,11 @@ def build_symmetry_moves(
     in_support: Callable[[Any], Any],
     n_rounds: int,
     kinds: tuple[str, ...] = MOVE_KINDS,
-) -> tuple[Callable[[Any], Any], Callable[..., Any]]:
-    """The prior density in unconstrained space, and the moves.
+) -> Callable[..., Any]:
+    """The moves, on ``lcpfn.mcmc.model.unconstrained_space(prior)``'s x.
 
     Args:
-        prior: the curve prior (its sites: ``lcpfn.mcmc.model.latent_sites``,
-            flattened in ``jax.flatten_util.ravel_pytree``'s order).
+        prior: the curve prior.
         in_support: x -> whether its clean curve lies in S.
         n_rounds: rounds per call of ``moves``; a round redraws every
             parameter from its prior once, scales every family once and
@@ -69,43 +69,19 @@ def build_symmetry_moves(
         kinds: which of ``MOVE_KINDS`` a round makes.
 
     Returns:
-        ``prior_density(x)``: the log prior density of x, Jacobians included
-        (no soft wall); ``moves(key, x, logdensity_fn) -> (x, acceptance)``.
+        ``moves(key, x, logdensity_fn) -> (x, acceptance)``, for a target
+        whose prior part is the space's ``prior_density``.
     """
     import jax.numpy as jnp
     from jax import lax, random
-    from jax.flatten_util import ravel_pytree
-    from numpyro.distributions import biject_to
 
     unknown = set(kinds) - set(MOVE_KINDS)
     if unknown:
         raise InputError(f"kinds must be among {MOVE_KINDS}; got {kinds!r}")
-    sites = latent_sites(prior)
+    space = unconstrained_space(prior)
+    sites, values_of, x_of = space.sites, space.values_of, space.x_of
+    log_jacobian, prior_density = space.log_jacobian, space.prior_density
     weights = weight_site(prior) if weight_site(prior) in sites else None
-    to_value = {name: biject_to(d.support) for name, d in sites.items()}
-    zeros = {name: jnp.zeros(d.event_shape) for name, d in sites.items()}
-    _, unravel = ravel_pytree(zeros)
-
-    def values_of(x: Any) -> dict[str, Any]:
-        z = unravel(x)
-        return {name: to_value[name](z[name]) for name in sites}
-
-    def x_of(values: dict[str, Any]) -> Any:
-        z = {name: to_value[name].inv(values[name]) for name in sites}
-        return ravel_pytree(z)[0]
-
-    def log_jacobian(x: Any) -> Any:
-        z = unravel(x)
-        return sum(
-            jnp.sum(to_value[n].log_abs_det_jacobian(z[n], to_value[n](z[n])))
-            for n in sites
-        )
-
-    def prior_density(x: Any) -> Any:
-        values = values_of(x)
-        return log_jacobian(x) + sum(
-            jnp.sum(d.log_prob(values[n])) for n, d in sites.items()
-        )
 
     def redraw(name: str, component: int | None) -> Callable[..., Any]:
         """Propose site ``name`` (one component of it) afresh from its prior."""
@@ -234,4 +210,4 @@ def build_symmetry_moves(
         x, _, accepted, _ = lax.fori_loop(0, n_rounds * n, step, carry)
         return x, accepted / (n_rounds * n)
 
-    return prior_density, run_moves
+    return run_moves
