@@ -15,7 +15,7 @@ import numpy as np
 from lcpfn.errors import InputError
 from lcpfn.request import Request, parse_horizon, parse_request
 
-__all__ = ["check_seed", "model_inputs", "open_unit", "positive_int"]
+__all__ = ["check_seed", "model_inputs", "model_steps", "open_unit", "positive_int"]
 
 
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -58,6 +58,26 @@ def model_inputs(
     )
     t, y = request.t, request.z  # y_obs is in the prior's units already
     mask = ~np.isnan(y)
-    t_model = np.where(mask, t * n_steps / horizon, 1.0).astype(np.float32)
+    t_model = model_steps(np.where(mask, t, horizon), n_steps, horizon, "t_obs")
+    t_model = np.where(mask, t_model, 1.0).astype(np.float32)
     y_model = np.where(mask, y, 0.0).astype(np.float32)
     return request, horizon, (t_model, y_model, mask)
+
+
+def model_steps(
+    steps: np.ndarray, n_steps: int, horizon: float, name: str
+) -> np.ndarray:
+    """``steps`` in the prior's units, ``steps * n_steps / horizon``, checked to
+    lie at or after the prior's first step 1: its curves are defined from
+    there on (below it pow3's ``t ** -alpha`` overflows).
+
+    Shapes: steps (B, Q)  ->  (B, Q)
+    """
+    t = steps * n_steps / horizon
+    early = t < 1.0 - 1e-9
+    if early.any():
+        raise InputError(
+            f"{name} must be >= horizon / n_steps = {horizon / n_steps:g} (the "
+            f"prior's first step); got {steps[early].min():g}"
+        )
+    return t

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import special
 
 from lcpfn.errors import InputError
+from lcpfn.mcmc.arguments import model_steps
 from lcpfn.mcmc.model import clean_curves, import_backend, parameter_values
 from lcpfn.predictive import PredictiveDistribution
 from lcpfn.prior.spec import CurvePrior
@@ -234,9 +235,10 @@ class Posterior:
         """The posterior predictive at ``t_query`` (observation noise included).
 
         Args:
-            t_query: (Q,) for all curves or (B, Q) each, in the units of t;
-                default: the whole steps after the last observed one (the
-                batch's width T when ``t_obs`` was None) up to ``horizon``.
+            t_query: (Q,) for all curves or (B, Q) each, in the units of t,
+                from the prior's first step ``horizon / n_steps`` on; default:
+                the whole steps after the last observed one (the batch's width
+                T when ``t_obs`` was None) up to ``horizon``.
 
         Returns:
             A ``PosteriorPredictive`` with the methods of ``lcpfn.Prediction``.
@@ -245,7 +247,7 @@ class Posterior:
             outputs (Q,) for one curve, (B, Q) for a batch.
         """
         request = self._request.at(t_query)
-        loc, scale = self._components(request.steps * self.n_steps / self.horizon)
+        loc, scale = self._components(self._model_steps(request.steps))
         return PosteriorPredictive(
             loc,
             scale,
@@ -258,15 +260,19 @@ class Posterior:
         """The clean curve f_s of every posterior draw at ``t_query`` (no noise).
 
         Args:
-            t_query: (Q,) for all curves or (B, Q) each, in the units of t.
+            t_query: (Q,) for all curves or (B, Q) each, in the units of t,
+                from the prior's first step ``horizon / n_steps`` on.
 
         Shapes:
             returns (S, Q) for one curve or (S, B, Q) for a batch, with
             S = chains x draws, chain after chain.
         """
         steps = self._request.at(t_query).steps  # (B, Q)
-        loc, _ = self._components(steps * self.n_steps / self.horizon)
+        loc, _ = self._components(self._model_steps(steps))
         return loc[0] if self._request.single else np.moveaxis(loc, 1, 0)
+
+    def _model_steps(self, steps: np.ndarray) -> np.ndarray:
+        return model_steps(steps, self.n_steps, self.horizon, "t_query")
 
     def _components(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Clean curves and noise scales of every draw at model-unit steps ``t``.
