@@ -6,10 +6,12 @@ Usage:
 
 Draws ``--n-curves`` fresh curves of 100 steps from the model's prior (seed
 fixed, a stream no training run uses) and, at each cutoff of 10/20/40/80 %
-observed, predicts the unseen steps with the PFN and with ``fit_mcmc`` at each
-budget (``--n-chains`` chains x (b warm-up + b draws) for each b in
-``--budgets``). Every method sees the same curves. Reports per method and
-cutoff, as ``benchmarks/prior_accuracy.py`` does:
+observed, predicts the unseen steps with the PFN, with ``fit_mcmc`` (NUTS) at
+each budget (``--n-chains`` chains x (b warm-up + b draws) for each b in
+``--budgets``) and with ``fit_smc`` (tempered SMC, the reference posterior:
+``--n-chains`` runs x p particles for each p in ``--smc-particles``, its other
+settings its defaults). Every method sees the same curves. Reports per method
+and cutoff, as ``benchmarks/prior_accuracy.py`` does:
 
 - mean log-likelihood of the noisy unseen values (mean over curves and unseen
   steps) with a 95 % bootstrap interval over curves, and the paired
@@ -23,7 +25,9 @@ cutoff, as ``benchmarks/prior_accuracy.py`` does:
   curve at a time (an HPO worker) and batched against batched,
 - MCMC diagnostics per budget and cutoff: curves with max r_hat > 1.01 over
   all parameters, with r_hat > 1.01 for the extrapolated value f(100), with
-  bulk ESS < 100 per chain, with divergences. No curve is excluded.
+  bulk ESS < 100 per chain, with divergences (NUTS), and SMC's own: the
+  largest spread (sd) of the runs' log evidence and the smallest final ESS.
+  No curve is excluded.
 
 The MCMC runs of one budget share one compiled sampler: every cutoff's
 observed prefix is passed as an (N, 80) array with NaN after the cutoff (a NaN
@@ -46,7 +50,7 @@ import numpy as np
 
 import lcpfn
 from lcpfn.evaluation import metrics
-from lcpfn.mcmc import fit_mcmc
+from lcpfn.mcmc import fit_mcmc, fit_smc
 from lcpfn.prior.spec import from_dict
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -109,6 +113,17 @@ def fit_settings() -> dict:
     }
 
 
+def smc_settings() -> dict:
+    """``fit_smc``'s defaults that the benchmark does not set."""
+    skip = ("t_obs", "y_obs", "prior", "seed", "n_runs", "n_particles", "batch_size")
+    skip += ("n_steps", "horizon")  # the data's grid, not the sampler's settings
+    return {
+        name: p.default
+        for name, p in inspect.signature(fit_smc).parameters.items()
+        if name not in skip
+    }
+
+
 def run_pfn(model, y: np.ndarray, batch: int) -> dict[int, dict]:
     """PFN scores and timings per cutoff. Shapes: y (N, 100) noisy curves.
 
@@ -136,7 +151,32 @@ def run_pfn(model, y: np.ndarray, batch: int) -> dict[int, dict]:
     return out
 
 
-def run_mcmc(prior, y: np.ndarray, args, budget: int) -> dict[int, dict]:
+def fit_reference(method: str, prior, y_obs: np.ndarray, args, budget: int, seed):
+    """NUTS with ``budget`` warm-up + ``budget`` draws per chain, or SMC with
+    ``budget`` particles per run; ``args.n_chains`` chains (runs) either way."""
+    if method == "nuts":
+        return fit_mcmc(
+            None,
+            y_obs,
+            prior,
+            seed=seed,
+            n_chains=args.n_chains,
+            n_warmup=budget,
+            n_samples=budget,
+            batch_size=args.batch_size,
+        )
+    return fit_smc(
+        None,
+        y_obs,
+        prior,
+        seed=seed,
+        n_runs=args.n_chains,
+        n_particles=budget,
+        batch_size=args.batch_size,
+    )
+
+
+def run_mcmc(prior, y: np.ndarray, args, method: str, budget: int) -> dict[int, dict]:
     """MCMC scores, timings and diagnostics per cutoff at one budget."""
     import arviz as az
 
@@ -148,16 +188,7 @@ def run_mcmc(prior, y: np.ndarray, args, budget: int) -> dict[int, dict]:
         y_obs[:, :cutoff] = y[:, :cutoff]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            post = fit_mcmc(
-                None,
-                y_obs,
-                prior,
-                seed=args.seed + c,
-                n_chains=args.n_chains,
-                n_warmup=budget,
-                n_samples=budget,
-                batch_size=args.batch_size,
-            )
+            post = fit_reference(method, prior, y_obs, args, budget, args.seed + c)
         pred = post.predict(np.arange(cutoff + 1.0, N_STEPS + 1.0))
         f_last = post.curves([float(N_STEPS)])[..., 0]  # (C * S, N)
         f_last = f_last.reshape(args.n_chains, budget, -1)
@@ -171,10 +202,12 @@ def run_mcmc(prior, y: np.ndarray, args, budget: int) -> dict[int, dict]:
             "r_hat_f_last": r_hat_f,
             "ess_bulk": np.array([d.ess_bulk_min for d in per_curve]),
             "divergences": np.array([d.n_divergences for d in per_curve]),
+            "log_evidence_sd": np.array([d.log_evidence_sd for d in per_curve]),
+            "final_ess": np.array([d.final_ess_min for d in per_curve]),
             "boundary_rejection_rate": post.diagnostics.boundary_rejection_rate,
             "warnings": [str(w.message) for w in caught],
         }
-        print(f"mcmc {budget} {c}%: {post.seconds:.2f} s/curve", flush=True)
+        print(f"{method} {budget} {c}%: {post.seconds:.2f} s/curve", flush=True)
     return out
 
 
@@ -209,6 +242,8 @@ def summarize(m: dict, pfn_ll: np.ndarray | None, n_chains: int) -> dict:
         r_hat_f_last_max=float(m["r_hat_f_last"].max()),
         ess_bulk_min=float(m["ess_bulk"].min()),
         n_divergences=int(m["divergences"].sum()),
+        log_evidence_sd_max=float(np.nanmax(m["log_evidence_sd"], initial=np.nan)),
+        final_ess_min=float(np.nanmin(m["final_ess"], initial=np.nan)),
         boundary_rejection_rate=m["boundary_rejection_rate"],
         warnings=m["warnings"],
         per_curve_r_hat=m["r_hat"].tolist(),
@@ -220,7 +255,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default", help="shipped name or path")
     parser.add_argument("--n-curves", type=int, default=16)
-    parser.add_argument("--budgets", type=int, nargs="+", default=[100, 250])
+    parser.add_argument(
+        "--budgets", type=int, nargs="*", default=[100, 250], help="NUTS budgets"
+    )
+    parser.add_argument(
+        "--smc-particles",
+        type=int,
+        nargs="*",
+        default=[],
+        help="SMC particles per run, one reference per value",
+    )
     parser.add_argument("--n-chains", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=8, help="MCMC vmap batch")
     parser.add_argument(
@@ -240,10 +284,18 @@ def main() -> None:
     pfn = run_pfn(model, y, args.pfn_batch)
     methods = {f"PFN {args.model}": {c: summarize(pfn[c], None, 0) for c in CUTOFFS}}
     # results are written after each budget: a run cut short keeps what it has
-    for b in [None, *args.budgets]:
-        if b is not None:
-            runs = run_mcmc(prior, y, args, b)
-            methods[f"MCMC {args.n_chains}x({b}+{b})"] = {
+    references = [("nuts", b) for b in args.budgets] + [
+        ("smc", p) for p in args.smc_particles
+    ]
+    for method, b in [(None, None), *references]:
+        if method is not None:
+            runs = run_mcmc(prior, y, args, method, b)
+            name = (
+                f"MCMC {args.n_chains}x({b}+{b})"
+                if method == "nuts"
+                else f"SMC {args.n_chains}x{b}"
+            )
+            methods[name] = {
                 c: summarize(runs[c], pfn[c]["ll"], args.n_chains) for c in CUTOFFS
             }
         record = {
@@ -256,6 +308,7 @@ def main() -> None:
             "prior": prior.name,
             "prior_sha256": prior.hash(),
             "fit_mcmc_settings": fit_settings(),
+            "fit_smc_settings": smc_settings(),
             "seconds_total": time.perf_counter() - start,
             "paper_mcmc_mean_log_likelihood": dict(
                 zip(CUTOFFS, PAPER_MCMC, strict=True)
@@ -298,9 +351,17 @@ def _markdown(r: dict) -> str:
         f"{c['n_curves']} fresh curves from prior `{r['prior']}` (seed {c['seed']}), "
         f"the same for every method; MCMC: {c['n_chains']} chains, NUTS "
         f"({'dense' if fit['dense_mass'] else 'diagonal'} mass matrix, target "
-        f"acceptance {fit['target_accept_prob']}), batches of "
-        f"{c['batch_size']} curves. Log-likelihood of the noisy unseen values, mean "
-        f"over curves and steps, [95 % bootstrap interval over curves].",
+        f"acceptance {fit['target_accept_prob']})"
+        + (
+            f", or {c['n_chains']} runs of tempered SMC ("
+            + ", ".join(f"{k}={v}" for k, v in r["fit_smc_settings"].items())
+            + ")"
+            if c.get("smc_particles")
+            else ""
+        )
+        + f", batches of {c['batch_size']} curves. Log-likelihood of the noisy "
+        "unseen values, mean over curves and steps, [95 % bootstrap interval over "
+        "curves].",
         "",
         "| method | " + " | ".join(f"{k} observed" for k in pfn) + " |",
         "|---|" + "---:|" * len(pfn),
@@ -423,8 +484,8 @@ def _markdown(r: dict) -> str:
         "",
         "| budget, cutoff | r_hat > 1.01 (all params) | r_hat(f(100)) > 1.01 | "
         "bulk ESS < 100/chain | with divergences | max r_hat | divergences | "
-        "boundary rejections |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "boundary rejections | max sd of log evidence (SMC) | min final ESS (SMC) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in list(methods.items())[1:]:
         for k, v in rows.items():
@@ -433,7 +494,9 @@ def _markdown(r: dict) -> str:
                 f"{v['curves_r_hat_f_last_over_1_01']} | "
                 f"{v['curves_ess_bulk_under_100_per_chain']} | "
                 f"{v['curves_with_divergences']} | {v['r_hat_max']:.3f} | "
-                f"{v['n_divergences']} | {v['boundary_rejection_rate']:.2%} |"
+                f"{v['n_divergences']} | {v['boundary_rejection_rate']:.2%} | "
+                f"{v.get('log_evidence_sd_max', np.nan):.2f} | "
+                f"{v.get('final_ess_min', np.nan):.0f} |"
             )
     lines += [
         "",
