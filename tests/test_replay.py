@@ -166,3 +166,23 @@ def test_the_rules_threshold_sets_how_soon_it_stops():
     assert against["0.05"]["head_to_head"] == pytest.approx(0.5)
     assert against["0.5"]["head_to_head"] == pytest.approx(1.0)
     assert against["0.5"]["tasks_ahead"] == 0
+
+
+def test_oracle_of_the_rules_protocol():
+    from stopping_bound import MIN_STEPS, oracle_stop
+
+    # three runs of 4 steps in one ordering: run 0 trains fully (no incumbent);
+    # run 1 never beats its best (0.4) and stops at the first check; run 2
+    # beats it at its step 3 and trains up to there; a NaN run never beats
+    y = np.array(
+        [
+            [[0.9, 0.6, 0.5, 0.4], [0.8, 0.7, 0.6, 0.5], [0.9, 0.5, 0.2, 0.3]],
+            [[0.5, 0.4, 0.3, 0.2], [np.nan] * 4, [0.1, 0.9, 0.9, 0.9]],
+        ]
+    )
+    steps = oracle_stop(y)
+    np.testing.assert_array_equal(steps, [[4, MIN_STEPS, 3], [4, MIN_STEPS, 2]])
+    # it ends where no stopping ends: every run that improves is trained to its best
+    _, regret = replay(y, steps, 0.1)
+    _, full = replay(y, np.full((2, 3), 4), 0.1)
+    np.testing.assert_allclose(regret, full)

@@ -1,0 +1,170 @@
+"""How far any incumbent-based stopping rule can get on TaskSet: the oracle.
+
+Usage:
+    python benchmarks/stopping_bound.py --data-dir ../shared/data
+        [--orderings 40] [--runs 20]
+
+The LC-PFN rule, as ``benchmarks/early_stopping.py`` replays it, cannot stop
+the first run of an ordering (there is no incumbent yet) and checks a run
+only once it has ``MIN_STEPS`` values. The oracle here follows the same
+protocol with perfect knowledge of every run's future: the first run trains
+all its steps; a later run that will beat the incumbent (the best loss seen
+in earlier runs) trains up to its best step, any other stops at the first
+check. No rule under that protocol saves more compute at a given
+regret in an ordering than the oracle, so when the oracle is behind a
+patience baseline head to head (at the regret both reach), the protocol
+is the limit there, not the model's probabilities.
+
+Same tasks, orderings (same seed), regret and head-to-head measure as
+``benchmarks/early_stopping.py``, on every curve of the file (diverged runs
+included, as there). Writes benchmarks/results/stopping_bound.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lcpfn.evaluation.datasets import load_taskset
+
+sys.path.insert(0, str(Path(__file__).parent))
+from early_stopping import (  # noqa: E402
+    PATIENCE,
+    SEED,
+    head_to_head,
+    patience_stop,
+    regret_curve,
+    replay,
+)
+from machine import RESULTS, describe_machine  # noqa: E402
+
+MIN_STEPS = 2  # stop_decisions' default: the rule's first check
+ORACLE = "oracle of the rule's protocol"
+
+
+def oracle_stop(y: np.ndarray) -> np.ndarray:
+    """Steps trained per run by the oracle of the rule's protocol.
+
+    Shapes: y (O, R, T) losses (NaN: diverged, never best)  ->  (O, R) int
+    """
+    y = np.where(np.isnan(y), np.inf, y)
+    n_orderings, R, T = y.shape
+    steps = np.full((n_orderings, R), MIN_STEPS)
+    steps[:, 0] = T
+    incumbent = y[:, 0].min(axis=1)
+    for r in range(1, R):
+        better = y[:, r].min(axis=1) < incumbent
+        best_step = np.maximum(y[:, r].argmin(axis=1) + 1, MIN_STEPS)
+        steps[better, r] = best_step[better]
+        trained = np.arange(T)[None, :] < steps[:, r, None]
+        incumbent = np.minimum(incumbent, np.where(trained, y[:, r], np.inf).min(1))
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--orderings", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    curves = load_taskset(args.data_dir, "valid", keep_diverged=True)
+    rng = np.random.default_rng(SEED)  # the orderings of early_stopping.py
+    patiences = [f"patience {k}" for k in PATIENCE]
+    per_task = {}
+    for task in sorted(set(curves.task)):
+        pool = np.flatnonzero(curves.task == task)
+        pick = np.stack(
+            [rng.choice(pool, args.runs, replace=False) for _ in range(args.orderings)]
+        )
+        y = curves.y[pick]  # (O, R, T)
+        T = y.shape[2]
+        steps = {ORACLE: oracle_stop(y)}
+        for k in PATIENCE:
+            flat = patience_stop(y.reshape(-1, T), k)
+            steps[f"patience {k}"] = flat.reshape(pick.shape)
+        oracle_loss = float(np.nanmin(curves.y[pool]))
+        rows = {}
+        for name, s in steps.items():
+            epochs, regret = replay(y, s, oracle_loss)
+            rows[name] = {
+                "epochs": float(epochs.mean()),
+                "regret": float(regret.mean()),
+                "regret_vs_compute": regret_curve(y, s, oracle_loss),
+            }
+        per_task[task] = {
+            name: {
+                "epochs": row["epochs"],
+                "regret": row["regret"],
+                **(
+                    {"oracle_head_to_head": head_to_head(rows, ORACLE, name)}
+                    if name != ORACLE
+                    else {}
+                ),
+            }
+            for name, row in rows.items()
+        }
+    tasks = list(per_task.values())
+    summary = {
+        name: {
+            "mean_epochs": float(np.mean([t[name]["epochs"] for t in tasks])),
+            "mean_regret": float(np.mean([t[name]["regret"] for t in tasks])),
+        }
+        for name in [ORACLE, *patiences]
+    }
+    for name in patiences:
+        ratios = [t[name]["oracle_head_to_head"] for t in per_task.values()]
+        summary[name]["oracle_head_to_head"] = float(np.mean(ratios))
+        summary[name]["tasks_oracle_ahead"] = int(np.sum(np.array(ratios) > 1))
+    record = {
+        "machine": describe_machine(),
+        "command": "python benchmarks/stopping_bound.py " + " ".join(sys.argv[1:]),
+        "orderings": args.orderings,
+        "runs": args.runs,
+        "min_steps": MIN_STEPS,
+        "summary": summary,
+        "per_task": per_task,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / "stopping_bound"
+    stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(_markdown(record, patiences))
+    print(_markdown(record, patiences))
+
+
+def _markdown(r: dict, patiences: list[str]) -> str:
+    s = r["summary"]
+    o = s[ORACLE]
+    lines = [
+        "# The oracle of the stopping rule's protocol on TaskSet",
+        "",
+        f"Command: `{r['command']}` (git {r['machine']['git_revision']}); "
+        f"{r['orderings']} orderings x {r['runs']} runs per task, every curve "
+        "of the file. The oracle knows every run's future, trains the first run "
+        "fully, and every later run up to its best step if it will beat the "
+        f"incumbent, else to step {r['min_steps']} (the rule's first check). Head "
+        "to head: at the regret both reach, the patience's compute to first "
+        "reach it over the oracle's (> 1: the oracle gets there sooner), mean "
+        "over the 12 tasks.",
+        "",
+        f"Oracle: {o['mean_epochs']:.1f} steps of 1,000 per ordering, mean final "
+        f"regret {o['mean_regret']:.4f}.",
+        "",
+        "| patience | steps trained | mean final regret | oracle head to head "
+        "(tasks ahead) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in patiences:
+        v = s[name]
+        lines.append(
+            f"| {name} | {v['mean_epochs']:.1f} | {v['mean_regret']:.4f} | "
+            f"{v['oracle_head_to_head']:.2f}x ({v['tasks_oracle_ahead']}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
