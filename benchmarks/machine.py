@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import warnings
 from pathlib import Path
 
 import torch
 
+import lcpfn
+
 RESULTS = Path(__file__).parent / "results"
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 
 def describe_machine() -> dict:
@@ -28,8 +32,24 @@ def describe_machine() -> dict:
         "torch": torch.__version__,
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "git_revision": _git_revision(),
+        "lcpfn_from_checkout": _lcpfn_from_checkout(),
     }
     return info
+
+
+def _lcpfn_from_checkout() -> bool:
+    """Whether the lcpfn being benchmarked is this checkout's (whose git
+    revision the record names); warns when it is an installed copy."""
+    package = Path(lcpfn.__file__).resolve().parent
+    if package == CHECKOUT / "lcpfn":
+        return True
+    warnings.warn(
+        f"benchmarking the lcpfn installed at {package}, not this checkout's, "
+        f"though the record names the checkout's git revision; run with "
+        f"PYTHONPATH={CHECKOUT} or pip install -e {CHECKOUT}",
+        stacklevel=3,
+    )
+    return False
 
 
 def _git_revision() -> str | None:
