@@ -45,8 +45,8 @@ def model_inputs(
 ) -> tuple[Request, float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The parsed request, the horizon, and (t, y, mask) in the model's units.
 
-    t is mapped to ``t * n_steps / horizon`` (as in ``lcpfn.predict``); masked
-    entries hold t = 1 and y = 0.
+    t is mapped by ``model_steps`` (``t * n_steps / horizon``, as in
+    ``lcpfn.predict``, at least 1); masked entries hold t = 1 and y = 0.
 
     Shapes: t, y float32 (B, T), mask bool (B, T)
     """
@@ -58,26 +58,18 @@ def model_inputs(
     )
     t, y = request.t, request.z  # y_obs is in the prior's units already
     mask = ~np.isnan(y)
-    t_model = model_steps(np.where(mask, t, horizon), n_steps, horizon, "t_obs")
-    t_model = np.where(mask, t_model, 1.0).astype(np.float32)
+    t_model = np.where(mask, model_steps(t, n_steps, horizon), 1.0)
+    t_model = t_model.astype(np.float32)
     y_model = np.where(mask, y, 0.0).astype(np.float32)
     return request, horizon, (t_model, y_model, mask)
 
 
-def model_steps(
-    steps: np.ndarray, n_steps: int, horizon: float, name: str
-) -> np.ndarray:
-    """``steps`` in the prior's units, ``steps * n_steps / horizon``, checked to
-    lie at or after the prior's first step 1: its curves are defined from
-    there on (below it pow3's ``t ** -alpha`` overflows).
+def model_steps(steps: np.ndarray, n_steps: int, horizon: float) -> np.ndarray:
+    """``steps`` (in (0, horizon], as every predictor takes them) in the prior's
+    units, ``steps * n_steps / horizon``, a step before the prior's first one
+    taken at it: the prior defines its curves from step 1 on (before it,
+    pow3's ``t ** -alpha`` overflows).
 
     Shapes: steps (B, Q)  ->  (B, Q)
     """
-    t = steps * n_steps / horizon
-    early = t < 1.0 - 1e-9
-    if early.any():
-        raise InputError(
-            f"{name} must be >= horizon / n_steps = {horizon / n_steps:g} (the "
-            f"prior's first step); got {steps[early].min():g}"
-        )
-    return t
+    return np.maximum(steps * n_steps / horizon, 1.0)

@@ -235,10 +235,11 @@ class Posterior:
         """The posterior predictive at ``t_query`` (observation noise included).
 
         Args:
-            t_query: (Q,) for all curves or (B, Q) each, in the units of t,
-                from the prior's first step ``horizon / n_steps`` on; default:
-                the whole steps after the last observed one (the batch's width
-                T when ``t_obs`` was None) up to ``horizon``.
+            t_query: (Q,) for all curves or (B, Q) each, in the units of t (a
+                step before the prior's first, ``horizon / n_steps``, is
+                answered at it); default: the whole steps after the last
+                observed one (the batch's width T when ``t_obs`` was None) up
+                to ``horizon``.
 
         Returns:
             A ``PosteriorPredictive`` with the methods of ``lcpfn.Prediction``.
@@ -260,8 +261,9 @@ class Posterior:
         """The clean curve f_s of every posterior draw at ``t_query`` (no noise).
 
         Args:
-            t_query: (Q,) for all curves or (B, Q) each, in the units of t,
-                from the prior's first step ``horizon / n_steps`` on.
+            t_query: (Q,) for all curves or (B, Q) each, in the units of t (a
+                step before the prior's first, ``horizon / n_steps``, is
+                taken at it).
 
         Shapes:
             returns (S, Q) for one curve or (S, B, Q) for a batch, with
@@ -272,7 +274,7 @@ class Posterior:
         return loc[0] if self._request.single else np.moveaxis(loc, 1, 0)
 
     def _model_steps(self, steps: np.ndarray) -> np.ndarray:
-        return model_steps(steps, self.n_steps, self.horizon, "t_query")
+        return model_steps(steps, self.n_steps, self.horizon)
 
     def _components(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Clean curves and noise scales of every draw at model-unit steps ``t``.
@@ -295,7 +297,7 @@ class Posterior:
         B, T = y.shape
         C, S = next(iter(stats.values())).shape[1:]
         observed = ~np.isnan(y)
-        loc, scale = self._components(t * self.n_steps / self.horizon)
+        loc, scale = self._components(self._model_steps(t))
         y_rep = loc + scale[..., None] * rng.standard_normal(loc.shape)  # (B, CS, T)
         y_rep = np.where(observed[:, None, :], y_rep, np.nan).reshape(B, C, S, T)
 

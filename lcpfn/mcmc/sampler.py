@@ -246,8 +246,8 @@ def fit_mcmc(
 
     Args:
         t_obs: steps of ``y_obs``: (T,) for all curves or (B, T) each; None
-            for 1..T. Increasing within each curve, from the prior's first
-            step ``horizon / n_steps`` on.
+            for 1..T. Increasing and positive within each curve; a step
+            before the prior's first, ``horizon / n_steps``, counts as it.
         y_obs: one curve (T,), a batch (B, T) with NaN where not observed, or a
             list of 1-D arrays of any lengths (as in ``Extrapolator.predict``).
         prior: a ``CurvePrior`` or a name/path for ``lcpfn.priors.load``.
