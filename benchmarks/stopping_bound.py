@@ -1,4 +1,4 @@
-"""How far any incumbent-based stopping rule can get on TaskSet: the oracle.
+"""An oracle of the stopping rule's protocol on TaskSet, against patience.
 
 Usage:
     python benchmarks/stopping_bound.py --data-dir ../shared/data
@@ -10,10 +10,12 @@ only once it has ``MIN_STEPS`` values. The oracle here follows the same
 protocol with perfect knowledge of every run's future: the first run trains
 all its steps; a later run that will beat the incumbent (the best loss seen
 in earlier runs) trains up to its best step, any other stops at the first
-check. No rule under that protocol saves more compute at a given
-regret in an ordering than the oracle, so when the oracle is behind a
-patience baseline head to head (at the regret both reach), the protocol
-is the limit there, not the model's probabilities.
+check. It is not the least compute for every regret level (a rule
+aiming at one level could stop an improving run sooner), but the compute the
+protocol forces on every rule (the first run in full, two steps of every
+other) is all it spends beyond the runs that pay off; when even it is
+behind a patience baseline head to head (at the regret both reach), that
+forced compute, not the model's probabilities, is what holds the rule back.
 
 Same tasks, orderings (same seed), regret and head-to-head measure as
 ``benchmarks/early_stopping.py``, on every curve of the file (diverged runs
