@@ -206,17 +206,27 @@ def rule_name(threshold: float) -> str:
     return HEAD if threshold == 0.05 else f"{HEAD}, p <= {threshold:g}"
 
 
-def replay_tasks(
-    model, curves, methods: list[str], n_orderings: int, n_runs: int, thresholds
-):
-    """Every method on every task of ``curves``; per task, per method a row."""
+def task_orderings(curves, n_orderings: int, n_runs: int):
+    """Per task, in name order: the task, its curves' indices and the
+    orderings of ``n_runs`` of them drawn with ``SEED``.
+
+    Shapes: yields (str, pool (P,) int, pick (O, R) int curve indices)
+    """
     rng = np.random.default_rng(SEED)
-    per_task = {}
     for task in sorted(set(curves.task)):
         pool = np.flatnonzero(curves.task == task)
         pick = np.stack(
             [rng.choice(pool, n_runs, replace=False) for _ in range(n_orderings)]
-        )  # (O, R) curve indices
+        )
+        yield task, pool, pick
+
+
+def replay_tasks(
+    model, curves, methods: list[str], n_orderings: int, n_runs: int, thresholds
+):
+    """Every method on every task of ``curves``; per task, per method a row."""
+    per_task = {}
+    for task, pool, pick in task_orderings(curves, n_orderings, n_runs):
         y = curves.y[pick]  # (O, R, T)
         transform = take_transform(curves.transform, pick.reshape(-1))
         T = y.shape[2]

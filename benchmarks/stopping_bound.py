@@ -25,6 +25,7 @@ included, as there). Writes benchmarks/results/stopping_bound.{json,md}.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -32,19 +33,21 @@ from pathlib import Path
 import numpy as np
 
 from lcpfn.evaluation.datasets import load_taskset
+from lcpfn.stopping import stop_decisions
 
 sys.path.insert(0, str(Path(__file__).parent))
 from early_stopping import (  # noqa: E402
     PATIENCE,
-    SEED,
     head_to_head,
     patience_stop,
     regret_curve,
     replay,
+    task_orderings,
 )
 from machine import RESULTS, describe_machine  # noqa: E402
 
-MIN_STEPS = 2  # stop_decisions' default: the rule's first check
+# the rule's first check: stop_decisions' default, which the replay uses
+MIN_STEPS = inspect.signature(stop_decisions).parameters["min_steps"].default
 ORACLE = "oracle of the rule's protocol"
 
 
@@ -74,41 +77,33 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     curves = load_taskset(args.data_dir, "valid", keep_diverged=True)
-    rng = np.random.default_rng(SEED)  # the orderings of early_stopping.py
     patiences = [f"patience {k}" for k in PATIENCE]
     per_task = {}
-    for task in sorted(set(curves.task)):
-        pool = np.flatnonzero(curves.task == task)
-        pick = np.stack(
-            [rng.choice(pool, args.runs, replace=False) for _ in range(args.orderings)]
-        )
+    # the orderings of early_stopping.py
+    for task, pool, pick in task_orderings(curves, args.orderings, args.runs):
         y = curves.y[pick]  # (O, R, T)
         T = y.shape[2]
         steps = {ORACLE: oracle_stop(y)}
         for k in PATIENCE:
             flat = patience_stop(y.reshape(-1, T), k)
             steps[f"patience {k}"] = flat.reshape(pick.shape)
-        oracle_loss = float(np.nanmin(curves.y[pool]))
+        best_loss = float(np.nanmin(curves.y[pool]))
         rows = {}
         for name, s in steps.items():
-            epochs, regret = replay(y, s, oracle_loss)
+            epochs, regret = replay(y, s, best_loss)
             rows[name] = {
                 "epochs": float(epochs.mean()),
                 "regret": float(regret.mean()),
-                "regret_vs_compute": regret_curve(y, s, oracle_loss),
+                "regret_vs_compute": regret_curve(y, s, best_loss),
             }
         per_task[task] = {
-            name: {
-                "epochs": row["epochs"],
-                "regret": row["regret"],
-                **(
-                    {"oracle_head_to_head": head_to_head(rows, ORACLE, name)}
-                    if name != ORACLE
-                    else {}
-                ),
-            }
+            name: {"epochs": row["epochs"], "regret": row["regret"]}
             for name, row in rows.items()
         }
+        for name in patiences:
+            per_task[task][name]["oracle_head_to_head"] = head_to_head(
+                rows, ORACLE, name
+            )
     tasks = list(per_task.values())
     summary = {
         name: {
@@ -118,7 +113,7 @@ def main() -> None:
         for name in [ORACLE, *patiences]
     }
     for name in patiences:
-        ratios = [t[name]["oracle_head_to_head"] for t in per_task.values()]
+        ratios = [t[name]["oracle_head_to_head"] for t in tasks]
         summary[name]["oracle_head_to_head"] = float(np.mean(ratios))
         summary[name]["tasks_oracle_ahead"] = int(np.sum(np.array(ratios) > 1))
     record = {
