@@ -51,6 +51,7 @@ import numpy as np
 import lcpfn
 from lcpfn.evaluation import metrics
 from lcpfn.mcmc import fit_mcmc, fit_smc
+from lcpfn.mcmc.fit import METHOD_SETTINGS, fit_posterior
 from lcpfn.prior.spec import from_dict
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -114,13 +115,12 @@ def fit_settings() -> dict:
 
 
 def smc_settings() -> dict:
-    """``fit_smc``'s defaults that the benchmark does not set."""
-    skip = ("t_obs", "y_obs", "prior", "seed", "n_runs", "n_particles", "batch_size")
-    skip += ("n_steps", "horizon")  # the data's grid, not the sampler's settings
+    """``fit_smc``'s own settings that the benchmark leaves at their defaults."""
+    defaults = inspect.signature(fit_smc).parameters
     return {
-        name: p.default
-        for name, p in inspect.signature(fit_smc).parameters.items()
-        if name not in skip
+        name: defaults[name].default
+        for name in METHOD_SETTINGS["smc"]
+        if name not in ("n_runs", "n_particles")
     }
 
 
@@ -155,24 +155,17 @@ def fit_reference(method: str, prior, y_obs: np.ndarray, args, budget: int, seed
     """NUTS with ``budget`` warm-up + ``budget`` draws per chain, or SMC with
     ``budget`` particles per run; ``args.n_chains`` chains (runs) either way."""
     if method == "nuts":
-        return fit_mcmc(
-            None,
-            y_obs,
-            prior,
-            seed=seed,
-            n_chains=args.n_chains,
-            n_warmup=budget,
-            n_samples=budget,
-            batch_size=args.batch_size,
-        )
-    return fit_smc(
+        size = {"n_chains": args.n_chains, "n_warmup": budget, "n_samples": budget}
+    else:
+        size = {"n_runs": args.n_chains, "n_particles": budget}
+    return fit_posterior(
         None,
         y_obs,
         prior,
+        method=method,
         seed=seed,
-        n_runs=args.n_chains,
-        n_particles=budget,
         batch_size=args.batch_size,
+        **size,
     )
 
 
