@@ -18,7 +18,10 @@ Measures, in one run:
    ``log_prob`` of values at every query, in curves/s (goal >= 500 on the
    2-core CPU), in float32 and bfloat16, at predict()'s default chunk of
    curves per forward pass and at each of ``CHUNKS``; the process's peak
-   resident memory.
+   resident memory;
+4. what bounds it: the network's matrix products alone (every ``nn.Linear``
+   call of the forward on the same chunks, replayed on its recorded input),
+   their FLOP rate, and this CPU's rate on one large matrix product.
 
 Threads: torch's default (all cores). Writes
 benchmarks/results/inference_latency_<model>_<device>.{json,md}.
@@ -34,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 import lcpfn
 from lcpfn.evaluation.bench import (
@@ -50,6 +55,42 @@ from machine import RESULTS, describe_machine  # noqa: E402
 
 CHUNKS = (32, 64, 128, 256)  # predict()'s batch_size values swept end to end
 PAPER_SIZE = ModelConfig(d_model=512, n_layers=12, n_heads=4, d_ff=1024)
+LARGE_GEMM = 2048  # n of the n x n x n product that gives the CPU's matmul rate
+
+
+def linear_layers_only(
+    network: nn.Module, chunks: list, repeats: int, device: str
+) -> tuple[float, float]:
+    """Seconds and FLOPs of the network's ``nn.Linear`` calls alone on ``chunks``:
+    each call of a forward pass is recorded with its input and replayed."""
+    calls = []
+
+    def record(module: nn.Linear, inputs: tuple, _output) -> None:
+        calls.append((inputs[0].clone(), module.weight, module.bias))
+
+    linears = [m for m in network.modules() if isinstance(m, nn.Linear)]
+    hooks = [m.register_forward_hook(record) for m in linears]
+    try:
+        for c in chunks:
+            network_forward(network, c)
+    finally:
+        for h in hooks:
+            h.remove()
+    flops = sum(2.0 * x.numel() / x.shape[-1] * w.numel() for x, w, _ in calls)
+
+    def replay() -> None:
+        with torch.inference_mode():
+            for x, w, b in calls:
+                F.linear(x, w, b)
+
+    return median_seconds(replay, repeats, device), flops
+
+
+def large_gemm_flop_rate(device: str) -> float:
+    """FLOP/s of one LARGE_GEMM-sized float32 matrix product."""
+    a = torch.randn(LARGE_GEMM, LARGE_GEMM, device=device)
+    seconds = median_seconds(lambda: a @ a, 5, device)
+    return 2.0 * LARGE_GEMM**3 / seconds
 
 
 def main() -> None:
@@ -113,6 +154,11 @@ def main() -> None:
     log_ratio = exact - torch.log_softmax(fast.double(), -1)
     kl_bf16 = float((exact.exp() * log_ratio).sum(-1).mean())
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # after the peak memory is read: the recorded inputs take memory of their own
+    linear_s, linear_flops = linear_layers_only(
+        model.model, chunks, max(3, args.repeats // 40), dev
+    )
+    gemm_rate = large_gemm_flop_rate(dev)
 
     record = {
         "machine": describe_machine(),
@@ -139,6 +185,11 @@ def main() -> None:
             "peak_rss_mb": peak_rss_mb,
             "default_batch_size": DEFAULT_BATCH_SIZE,
             "curves_per_s_by_batch_size": chunk_sweep,
+            "batch_linear_layers_s": linear_s,
+            "batch_linear_layers_gflop": linear_flops / 1e9,
+            "linear_layers_bound_curves_per_s": args.batch / linear_s,
+            "linear_layers_gflop_per_s": linear_flops / linear_s / 1e9,
+            "large_gemm_gflop_per_s": gemm_rate / 1e9,
         },
     }
     print(json.dumps(record["summary"], indent=2))
@@ -186,6 +237,14 @@ def _markdown(r: dict) -> str:
             f"| bfloat16: mean KL(float32 bars, bfloat16 bars) per query "
             f"| {s['bf16_mean_kl']:.1e} nats |",
             f"| peak resident memory of the process | {s['peak_rss_mb']:,.0f} MB |",
+            f"| {s['batch_curves']:,} ragged curves: the network's linear layers "
+            f"alone ({s['batch_linear_layers_gflop']:.1f} GFLOP) "
+            f"| {s['batch_linear_layers_s']:.3f} s |",
+            f"| throughput if nothing but the linear layers ran "
+            f"| {s['linear_layers_bound_curves_per_s']:,.0f} curves/s |",
+            f"| the linear layers' rate / one {LARGE_GEMM}-square matrix product's "
+            f"| {s['linear_layers_gflop_per_s']:.1f} / "
+            f"{s['large_gemm_gflop_per_s']:.1f} GFLOP/s |",
             "",
             f"End to end (predict + 3 quantiles + log_prob, curves/s) by predict()'s "
             f"batch_size (default {s['default_batch_size']}):",

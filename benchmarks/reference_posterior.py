@@ -4,8 +4,8 @@ Usage:
     python benchmarks/reference_posterior.py [--n-curves 16] [--cutoffs 10 20 40 80]
         [--n-draws 4000000] [--methods nuts smc] [--seed 20261201]
         [--nuts-warmup 1000] [--nuts-samples 1000]
-        [--smc-particles 1000] [--smc-steps 1] [--smc-leapfrog 200]
-        [--smc-symmetry-moves 4]
+        [--smc-particles 1000] [--smc-steps 1] [--smc-leapfrog 50]
+        [--smc-symmetry-moves 4] [--smc-linear-moves 2]
         [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
@@ -53,6 +53,7 @@ def fit(method: str, y_obs: np.ndarray, prior, args) -> object:
             "n_mcmc_steps": args.smc_steps,
             "n_leapfrog": args.smc_leapfrog,
             "symmetry_moves": args.smc_symmetry_moves,
+            "linear_moves": args.smc_linear_moves,
         },
         "nuts": {"n_warmup": args.nuts_warmup, "n_samples": args.nuts_samples},
     }[method]
@@ -74,8 +75,9 @@ def main() -> None:
     parser.add_argument("--nuts-samples", type=int, default=1000)
     parser.add_argument("--smc-particles", type=int, default=1000)
     parser.add_argument("--smc-steps", type=int, default=1)
-    parser.add_argument("--smc-leapfrog", type=int, default=200)
+    parser.add_argument("--smc-leapfrog", type=int, default=50)
     parser.add_argument("--smc-symmetry-moves", type=int, default=4)
+    parser.add_argument("--smc-linear-moves", type=int, default=2)
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
@@ -159,7 +161,8 @@ def markdown(record: dict) -> str:
                 "smc": f"SMC: 4 runs x {s['smc_particles']} particles, "
                 f"{s['smc_steps']} HMC moves of {s['smc_leapfrog']} leapfrog "
                 "steps per stage, each after "
-                f"{s.get('smc_symmetry_moves', 0)} rounds of symmetry moves",
+                f"{s.get('smc_symmetry_moves', 0)} rounds of symmetry moves and "
+                f"{s.get('smc_linear_moves', 0)} of linear moves",
             }[m]
             for m in s["methods"]
         )

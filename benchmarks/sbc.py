@@ -3,7 +3,8 @@
 Usage:
     python benchmarks/sbc.py [--prior lcpfn] [--n-curves 200] [--n-obs 20]
                              [--method nuts|smc] [--n-particles 1000]
-                             [--smc-leapfrog 200] [--smc-symmetry-moves 4]
+                             [--smc-leapfrog 50] [--smc-symmetry-moves 4]
+                             [--smc-linear-moves 2]
                              [--n-chains 4] [--n-warmup 500] [--n-samples 500]
                              [--target-accept-prob 0.9] [--diagonal-mass] [--quick]
 
@@ -110,10 +111,13 @@ def main() -> None:
     parser.add_argument("--n-particles", type=int, default=1000, help="smc, per run")
     parser.add_argument("--smc-steps", type=int, default=1, help="HMC moves per stage")
     parser.add_argument(
-        "--smc-leapfrog", type=int, default=200, help="leapfrog steps per HMC move"
+        "--smc-leapfrog", type=int, default=50, help="leapfrog steps per HMC move"
     )
     parser.add_argument(
         "--smc-symmetry-moves", type=int, default=4, help="rounds before each HMC move"
+    )
+    parser.add_argument(
+        "--smc-linear-moves", type=int, default=2, help="rounds before each HMC move"
     )
     parser.add_argument("--n-ranks", type=int, default=99, help="thinned draws L")
     parser.add_argument("--n-bins", type=int, default=10)
@@ -141,7 +145,8 @@ def main() -> None:
             "smc": {"n_runs": args.n_chains, "n_particles": args.n_particles,
                     "n_mcmc_steps": args.smc_steps,
                     "n_leapfrog": args.smc_leapfrog,
-                    "symmetry_moves": args.smc_symmetry_moves},
+                    "symmetry_moves": args.smc_symmetry_moves,
+                    "linear_moves": args.smc_linear_moves},
             "nuts": {"n_chains": args.n_chains, "n_warmup": args.n_warmup,
                      "n_samples": args.n_samples,
                      "target_accept_prob": args.target_accept_prob,
@@ -223,7 +228,7 @@ def _markdown(r: dict) -> str:
             f"tempered SMC, {c['n_chains']} runs x {c['n_particles']} particles, "
             f"{c['smc_steps']} HMC moves of {c['smc_leapfrog']} leapfrog "
             f"steps per stage, each after {c.get('smc_symmetry_moves', 0)} rounds "
-            "of symmetry moves"
+            f"of symmetry moves and {c.get('smc_linear_moves', 0)} of linear moves"
             if c.get("method") == "smc"
             else f"NUTS, {c['n_chains']} chains x ({c['n_warmup']} warm-up + "
             f"{c['n_samples']} draws), {mass} mass matrix, target acceptance "

@@ -4,7 +4,8 @@ Usage:
     python benchmarks/smc_settings.py --curves 1 4 5 6 --cutoff 40
         [--n-curves 8] [--seed 20261201] [--n-particles 1000]
         [--n-mcmc-steps 1] [--n-leapfrog 200] [--waste-free 0]
-        [--target-ess 0.9] [--symmetry-moves 0] [--n-runs 4] [--out NAME]
+        [--target-ess 0.9] [--symmetry-moves 0] [--linear-moves 0] [--n-runs 4]
+        [--out NAME]
 
 The curves are those of ``benchmarks/reference_posterior.py`` (``--n-curves``
 prior curves of ``--seed``; ``--curves`` picks some by index), observed up
@@ -18,7 +19,8 @@ ESS, the stages the tempering took and the sampling seconds per curve.
 
 Writes benchmarks/results/<out>.{json,md} (default
 ``smc_settings_p<particles>_m<steps>_l<leapfrog>_e<ess>``, with ``_w<P>`` for
-waste-free SMC and ``_s<rounds>`` with symmetry moves).
+waste-free SMC, ``_s<rounds>`` with symmetry moves and ``_lin<rounds>`` with
+linear moves).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def main() -> None:
     parser.add_argument("--waste-free", type=int, default=0)
     parser.add_argument("--target-ess", type=float, default=0.9)
     parser.add_argument("--symmetry-moves", type=int, default=0)
+    parser.add_argument("--linear-moves", type=int, default=0)
     parser.add_argument("--n-runs", type=int, default=4)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -73,6 +76,7 @@ def main() -> None:
             waste_free=args.waste_free,
             target_ess=args.target_ess,
             symmetry_moves=args.symmetry_moves,
+            linear_moves=args.linear_moves,
         )
     ll = post.predict(np.arange(k + 1.0, N_STEPS + 1.0)).log_prob(y[:, k:]).mean(1)
     per_run = post.idata.sample_stats  # (R, S[, curves]): one curve has no curve dim
@@ -107,6 +111,7 @@ def main() -> None:
         f"_e{args.target_ess:g}"
         + (f"_w{args.waste_free}" if args.waste_free else "")
         + (f"_s{args.symmetry_moves}" if args.symmetry_moves else "")
+        + (f"_lin{args.linear_moves}" if args.linear_moves else "")
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{out}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -132,6 +137,11 @@ def markdown(record: dict) -> str:
         + (
             f", each after {s['symmetry_moves']} rounds of symmetry moves"
             if s.get("symmetry_moves")
+            else ""
+        )
+        + (
+            f" and {s['linear_moves']} rounds of linear moves"
+            if s.get("linear_moves")
             else ""
         )
         + ", target ESS "

@@ -39,7 +39,7 @@ from lcpfn.transforms import Identity, Transform, take
 
 __all__ = ["Extrapolator", "Prediction", "available_models", "load"]
 
-DEFAULT_BATCH_SIZE = 64  # curves per forward pass (benchmarks/inference_latency.py)
+DEFAULT_BATCH_SIZE = 32  # curves per forward pass (benchmarks/inference_latency.py)
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # of the network
 MAX_CACHED_BYTES = 2**30  # logits kept in memory up to this size, else recomputed
 # model-space values the network can read: prior curves lie in [0, 1] plus

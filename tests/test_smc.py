@@ -27,7 +27,8 @@ SMC = {
     "n_mcmc_steps": 5,
     "n_leapfrog": 10,
     "chain_length": 4,
-    "symmetry_moves": 0,  # their own fit below
+    "symmetry_moves": 0,  # the moves: their own fits below
+    "linear_moves": 0,
 }
 
 
@@ -55,6 +56,16 @@ def near_wall_symmetry(small_prior):  # noqa: F811
         return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
 
 
+@pytest.fixture(scope="module")
+def near_wall_linear(small_prior):  # noqa: F811
+    # ilog2 alone: the moves redraw (c, a) from their conditional at every
+    # stage's lambda, which is read off the tempered target
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        settings = {**SMC, "linear_moves": 2}
+        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
+
+
 @pytest.mark.parametrize(
     "fit",
     # the other fits compile a second sampler (~30 s each): CI's integration run
@@ -62,6 +73,7 @@ def near_wall_symmetry(small_prior):  # noqa: F811
         "near_wall",
         pytest.param("near_wall_waste_free", marks=pytest.mark.integration),
         pytest.param("near_wall_symmetry", marks=pytest.mark.integration),
+        pytest.param("near_wall_linear", marks=pytest.mark.integration),
     ],
 )
 def test_near_wall_posterior_matches_importance_sampling(fit, request):
@@ -133,6 +145,8 @@ def test_log_evidence_matches_importance_sampling(small_prior, near_wall):  # no
         ({"seed": -1}, "seed"),
         ({"symmetry_moves": -1}, "symmetry_moves"),
         ({"symmetry_moves": 1.5}, "symmetry_moves"),
+        ({"linear_moves": -1}, "linear_moves"),
+        ({"linear_moves": "2"}, "linear_moves"),
     ],
 )
 def test_bad_arguments_name_themselves(small_prior, kwargs, name):  # noqa: F811

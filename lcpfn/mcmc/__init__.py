@@ -5,6 +5,9 @@
 - ``smc``: adaptive tempered SMC, started from the prior (``fit_smc``).
 - ``symmetry_moves``: Metropolis moves along what the data cannot see (how
   the families share a curve's scale and level), which SMC can interleave.
+- ``linear_moves``: Metropolis moves that redraw the families' amplitudes
+  from their Gaussian conditional, alone or with a new shape or weight.
+- ``metropolis``: the Metropolis-Hastings loop both kinds of moves share.
 - ``fit``: ``fit_posterior(method=...)``, either sampler by name.
 - ``importance``: brute-force importance sampling from the prior, the check
   of both where its effective sample size is large.

@@ -15,20 +15,28 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   adapted from stage to stage towards an acceptance rate of 0.65. The
   posterior is a thin curved ridge (families and weights trade off), so the
   step size is set by its stiff directions and a move must be long to travel
-  along it: one transition of 200 leapfrog steps per stage (the default)
-  mixes along it far better than ten of 10 steps, for 1.6 times the cost
-  (benchmarks/results/smc_settings_*.md). Waste-free SMC (``waste_free``,
-  BlackJAX's ``waste_free_smc``) instead resamples n_particles / P
-  ancestors and keeps every state of a chain of P - 1 transitions from
-  each: about one transition per particle and stage, as by default, but
-  spread over chains. With P = 10 and 40-step transitions it converged on
-  none of the four hard reference curves (``smc_settings_*_w10.md``), and
-  coarser tempering (target ESS 0.5) on one (``*_e0.5.md``);
+  along it: one transition of 200 leapfrog steps per stage mixes along it
+  far better than ten of 10 steps, for 1.6 times the cost
+  (benchmarks/results/smc_settings_*.md). With the linear moves below making
+  the long jumps, 50 steps (the default) reach about the same R-hat as 200
+  on the hard reference curves in two thirds of the time (worst curve: 1.029
+  against 1.019, bulk ESS 210 against 384; ``smc_settings_*_lin2.md``).
+  Waste-free SMC (``waste_free``, BlackJAX's ``waste_free_smc``) instead
+  resamples n_particles / P ancestors and keeps every state of a chain of
+  P - 1 transitions from each: about one transition per particle and
+  stage, as by default, but spread over chains. With P = 10 and 40-step
+  transitions it converged on none of the four hard reference curves
+  (``smc_settings_*_w10.md``), and coarser tempering (target ESS 0.5) on
+  one (``*_e0.5.md``);
 - ``symmetry_moves`` rounds of ``lcpfn.mcmc.symmetry_moves`` before each
   HMC transition: Metropolis moves along the directions the likelihood
   cannot see (how the families share the curve's scale and level), where
   the posterior is as wide as the prior and HMC's step size is set by the
   sharp directions, and redraws of single parameters from their prior;
+- ``linear_moves`` rounds of ``lcpfn.mcmc.linear_moves`` after them: the
+  families' amplitudes redrawn from their Gaussian conditional given the
+  data, alone or with a new shape parameter or weight, so that the curve's
+  shape can pass from one family to another in one step;
 - HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
   and a proposal outside S (checked at every step t = 1..n_steps) is
   rejected, which leaves the exact truncated target invariant (the argument
@@ -63,6 +71,7 @@ import numpy as np
 from lcpfn.errors import InputError, SamplingError
 from lcpfn.mcmc.arguments import check_seed, model_inputs, open_unit, positive_int
 from lcpfn.mcmc.batching import run_in_chunks
+from lcpfn.mcmc.linear_moves import build_linear_moves
 from lcpfn.mcmc.model import (
     WALL_WIDTH,
     clean_curves,
@@ -96,6 +105,7 @@ class _Settings:
     chain_length: int
     target_ess: float
     symmetry_rounds: int
+    linear_rounds: int
 
 
 def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
@@ -142,13 +152,26 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
         ll = norm.logpdf(y, f, jnp.exp(values["log_sigma"]))
         return jnp.where(mask, jnp.nan_to_num(ll, nan=-jnp.inf), 0.0).sum()
 
-    def move(key: Any, state: Any, logdensity_fn: Any, step_size: Any, inv_mass: Any):
-        """The symmetry moves, then one HMC transition on the surrogate; a
-        proposal outside S is rejected."""
-        if s.symmetry_rounds:
-            key, k_sym = random.split(key)
-            x, _ = symmetry_moves(k_sym, state.position, logdensity_fn)
-            state = hmc.init(x, logdensity_fn)
+    def make_move(linear_moves: Any) -> Callable[..., Any]:
+        """The move of one curve, whose data ``linear_moves`` holds."""
+
+        def move(key, state, logdensity_fn, step_size, inv_mass):
+            """The symmetry and linear moves, then one HMC transition on the
+            surrogate; a proposal outside S is rejected."""
+            x = state.position
+            if s.symmetry_rounds:
+                key, k_sym = random.split(key)
+                x, _ = symmetry_moves(k_sym, x, logdensity_fn)
+            if s.linear_rounds:
+                key, k_lin = random.split(key)
+                x, _ = linear_moves(k_lin, x, logdensity_fn)
+            if s.symmetry_rounds or s.linear_rounds:
+                state = hmc.init(x, logdensity_fn)
+            return hmc_step(key, state, logdensity_fn, step_size, inv_mass)
+
+        return move
+
+    def hmc_step(key, state, logdensity_fn, step_size, inv_mass):
         new, info = hmc_kernel(
             key, state, logdensity_fn, step_size, inv_mass, s.n_leapfrog
         )
@@ -180,6 +203,11 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
     def run(key: Any, t: Any, y: Any, mask: Any) -> Any:
         def loglik(x: Any) -> Any:
             return log_likelihood(x, t, y, mask)
+
+        linear_moves = build_linear_moves(
+            prior, in_support, log_prior, loglik, (t, y, mask), s.linear_rounds
+        )
+        move = make_move(linear_moves)
 
         smc_step = adaptive_tempered.build_kernel(
             log_prior,
@@ -282,11 +310,12 @@ def fit_smc(
     n_runs: int = 4,
     n_particles: int = 1000,
     n_mcmc_steps: int = 1,
-    n_leapfrog: int = 200,
+    n_leapfrog: int = 50,
     waste_free: int = 0,
     chain_length: int = 4,
     target_ess: float = 0.9,
     symmetry_moves: int = 4,
+    linear_moves: int = 2,
     n_steps: int = DEFAULT_N_STEPS,
     horizon: float | None = None,
     batch_size: int = 16,
@@ -321,6 +350,16 @@ def fit_smc(
             runs' log evidence by up to 9 nats (mass the HMC moves alone never
             reached) with a smaller spread between runs
             (benchmarks/results/smc_settings_idle_l200*.md).
+        linear_moves: rounds of ``lcpfn.mcmc.linear_moves`` before each HMC
+            transition (0: none): the amplitudes redrawn from their Gaussian
+            conditional given the data, alone or after a new shape parameter
+            or weight, which jumps between the ways the families can share
+            the curve's shape. On the four hard curves 2 rounds took the
+            worst curve's R-hat from 1.26 to 1.03 and its runs' log evidence
+            spread from 2.2 to 0.2 nats; with 50 leapfrog steps instead of
+            200 the whole costs 9 % more than 200 steps without them
+            (``smc_settings_idle_l50_s4_lin2.md`` against
+            ``smc_settings_idle_l200_s4_rerun.md``).
 
     Returns:
         A ``Posterior`` (method "smc") whose diagnostics hold R-hat and ESS
@@ -349,6 +388,7 @@ def fit_smc(
         chain_length=positive_int(chain_length, "chain_length", minimum=2),
         target_ess=open_unit(target_ess, "target_ess"),
         symmetry_rounds=positive_int(symmetry_moves, "symmetry_moves", minimum=0),
+        linear_rounds=positive_int(linear_moves, "linear_moves", minimum=0),
     )
     if settings.n_particles % settings.chain_length:
         raise InputError(

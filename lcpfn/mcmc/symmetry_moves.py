@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from lcpfn.errors import InputError
+from lcpfn.mcmc.metropolis import Proposal, metropolis_rounds, spread_step
 from lcpfn.mcmc.model import parameter_values, unconstrained_space, weight_site
 from lcpfn.prior.curves import FAMILIES
 from lcpfn.prior.spec import CurvePrior
@@ -73,7 +74,6 @@ def build_symmetry_moves(
         whose prior part is the space's ``prior_density``.
     """
     import jax.numpy as jnp
-    from jax import lax, random
 
     unknown = set(kinds) - set(MOVE_KINDS)
     if unknown:
@@ -86,7 +86,7 @@ def build_symmetry_moves(
     def redraw(name: str, component: int | None) -> Callable[..., Any]:
         """Propose site ``name`` (one component of it) afresh from its prior."""
 
-        def propose(key: Any, x: Any) -> tuple[Any, Any]:
+        def propose(key: Any, x: Any, _logdensity_fn: Any) -> tuple[Any, Any]:
             values = values_of(x)
             draw = sites[name].sample(key)
             if component is not None:
@@ -101,22 +101,13 @@ def build_symmetry_moves(
     def bijection(g: Callable[..., Any]) -> Callable[..., Any]:
         """Propose g_d(x); g: (values, key) -> (values', log |det dg_d|)."""
 
-        def propose(key: Any, x: Any) -> tuple[Any, Any]:
+        def propose(key: Any, x: Any, _logdensity_fn: Any) -> tuple[Any, Any]:
             new_values, log_det = g(values_of(x), key)
             x_new = x_of(new_values)
             # g's |det| carried through the maps to and from unconstrained space
             return x_new, log_det + log_jacobian(x) - log_jacobian(x_new)
 
         return propose
-
-    def step_size(key, typical):
-        """A symmetric step, its scale spread over two decades around typical."""
-        k_s, k_n = random.split(key)
-        return (
-            typical
-            * 10.0 ** random.uniform(k_s, minval=-1.0, maxval=1.0)
-            * (random.normal(k_n))
-        )
 
     families = list(prior.families)
 
@@ -128,7 +119,7 @@ def build_symmetry_moves(
         names = [f"{fam.name}.{p}" for p in FAMILIES[fam.name].scale]
 
         def g(values, key):
-            log_s = step_size(key, SCALE_STEP)
+            log_s = spread_step(key, SCALE_STEP)
             s = jnp.exp(log_s)
             out = dict(values)
             out[weights] = values[weights].at[k].multiply(s)
@@ -145,7 +136,7 @@ def build_symmetry_moves(
         ]
 
         def g(values, key):
-            d = step_size(key, SHIFT_STEP)
+            d = spread_step(key, SHIFT_STEP)
             w = parameter_values(prior, values, jnp)["weights"]  # as f uses them
             out = dict(values)
             for n in shifts[0]:
@@ -156,7 +147,7 @@ def build_symmetry_moves(
 
         return g
 
-    proposals: list[Callable[..., Any]] = []
+    proposals: list[Proposal] = []
     if "redraw" in kinds:
         for name, d in sites.items():
             parts = range(int(np.prod(d.event_shape))) if d.event_shape else [None]
@@ -178,36 +169,4 @@ def build_symmetry_moves(
         for m in shifting[i + 1 :]
     ]
 
-    def run_moves(key: Any, x: Any, logdensity_fn: Any) -> tuple[Any, Any]:
-        """``n_rounds`` rounds of every move; the share of moves accepted.
-
-        One Metropolis-Hastings step per proposal, in turn: the proposals are
-        branches of one ``lax.switch``, so the target (and the check of S) is
-        compiled once, not once per move.
-        """
-        n = len(proposals)
-        if n == 0 or n_rounds == 0:
-            return x, jnp.asarray(0.0)
-
-        def step(i: Any, carry: Any) -> Any:
-            x, log_p, accepted, key = carry
-            key, k_propose, k_accept = random.split(key, 3)
-            x_new, correction = lax.switch(i % n, proposals, k_propose, x)
-            log_p_new = logdensity_fn(x_new)
-            log_ratio = log_p_new - log_p + correction
-            ok = jnp.isfinite(log_ratio) & jnp.isfinite(x_new).all()
-            ok = ok & in_support(x_new)
-            log_u = jnp.log(random.uniform(k_accept))
-            accept = ok & (log_u < jnp.where(ok, log_ratio, -jnp.inf))
-            return (
-                jnp.where(accept, x_new, x),
-                jnp.where(accept, log_p_new, log_p),
-                accepted + accept,
-                key,
-            )
-
-        carry = (x, logdensity_fn(x), 0.0, key)
-        x, _, accepted, _ = lax.fori_loop(0, n_rounds * n, step, carry)
-        return x, accepted / (n_rounds * n)
-
-    return run_moves
+    return metropolis_rounds(proposals, in_support, n_rounds)

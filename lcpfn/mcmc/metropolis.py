@@ -1,0 +1,76 @@
+"""Rounds of Metropolis-Hastings steps over a list of proposals (JAX).
+
+The moves of ``lcpfn.mcmc.symmetry_moves`` and ``lcpfn.mcmc.linear_moves``
+are lists of proposals ``propose(key, x, logdensity_fn) -> (x_new,
+correction)``, where ``correction`` is the log of the proposal's density
+ratio ``q(x | x_new) / q(x_new | x)`` in the unconstrained space x lives in.
+``metropolis_rounds`` makes one Metropolis-Hastings step per proposal, in
+turn, accepting with probability ``min(1, exp(logdensity_fn(x_new) -
+logdensity_fn(x) + correction))``; a proposal outside the truncation set S, or
+with a non-finite ratio, is refused. The proposals are branches of one
+``lax.switch``, so the target (and the check of S) is compiled once, not once
+per proposal.
+
+Shapes: x (d,) one particle's unconstrained parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["Proposal", "metropolis_rounds", "spread_step"]
+
+Proposal = Callable[[Any, Any, Callable[[Any], Any]], tuple[Any, Any]]
+
+
+def metropolis_rounds(
+    proposals: Sequence[Proposal],
+    in_support: Callable[[Any], Any],
+    n_rounds: int,
+) -> Callable[..., Any]:
+    """``moves(key, x, logdensity_fn) -> (x, share of proposals accepted)``:
+    ``n_rounds`` rounds of one step per proposal."""
+    import jax.numpy as jnp
+    from jax import lax, random
+
+    n = len(proposals)
+
+    def moves(key: Any, x: Any, logdensity_fn: Callable[[Any], Any]) -> Any:
+        if n == 0 or n_rounds == 0:
+            return x, jnp.asarray(0.0)
+        branches = [lambda k, x_, p=p: p(k, x_, logdensity_fn) for p in proposals]
+
+        def step(i: Any, carry: Any) -> Any:
+            x, log_p, accepted, key = carry
+            key, k_propose, k_accept = random.split(key, 3)
+            x_new, correction = lax.switch(i % n, branches, k_propose, x)
+            log_p_new = logdensity_fn(x_new)
+            log_ratio = log_p_new - log_p + correction
+            ok = jnp.isfinite(log_ratio) & jnp.isfinite(x_new).all()
+            ok = ok & in_support(x_new)
+            log_u = jnp.log(random.uniform(k_accept))
+            accept = ok & (log_u < jnp.where(ok, log_ratio, -jnp.inf))
+            return (
+                jnp.where(accept, x_new, x),
+                jnp.where(accept, log_p_new, log_p),
+                accepted + accept,
+                key,
+            )
+
+        carry = (x, logdensity_fn(x), 0.0, key)
+        x, _, accepted, _ = lax.fori_loop(0, n_rounds * n, step, carry)
+        return x, accepted / (n_rounds * n)
+
+    return moves
+
+
+def spread_step(key: Any, typical: float) -> Any:
+    """A step symmetric about 0, its scale spread over two decades around
+    ``typical`` (log-uniform), so that one proposal serves wide and narrow
+    targets alike."""
+    from jax import random
+
+    k_scale, k_normal = random.split(key)
+    scale = typical * 10.0 ** random.uniform(k_scale, minval=-1.0, maxval=1.0)
+    return scale * random.normal(k_normal)
