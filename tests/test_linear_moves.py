@@ -4,8 +4,8 @@ At lambda = 1 the check is Geweke's: a parameter drawn from the prior and a
 noisy curve drawn from it are a joint draw, so the parameter is an exact
 posterior draw for that curve; moves that keep every posterior keep the
 parameters' marginal, which is the prior. Without the Jacobians of x the
-weights drift (KS p = 1e-8), without the prior ratio of a redraw pow3's
-exponent does (p = 2e-87). A reverse density taken at the proposed shape
+weights drift (KS p = 3e-6), without the prior ratio of a redraw pow3's
+exponent does (p = 1e-56). A reverse density taken at the proposed shape
 instead of the old one was not detected (it errs only on the rare accepted
 jumps between modes, and about as much each way). At lambda = 0 the target is
 the truncated prior.
