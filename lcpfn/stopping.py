@@ -166,7 +166,12 @@ def rule_steps(horizon: float, max_steps: int) -> np.ndarray:
     Shapes: -> (n,) increasing, n = horizon or max_steps
     """
     n = int(horizon) if horizon == int(horizon) and horizon <= max_steps else max_steps
-    return np.arange(1, n + 1) * horizon / n
+    # k * horizon / n with horizon's power of two taken out and put back, both
+    # exact: the same values, and no overflow for a horizon near the float max
+    mantissa, exponent = np.frexp(horizon)
+    steps = np.ldexp(np.arange(1, n + 1) * mantissa / n, exponent)
+    steps[-1] = horizon  # n * mantissa / n can miss it by a rounding
+    return steps
 
 
 def _check_rule(threshold: Any, min_steps: Any) -> None:

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import optuna
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -594,6 +594,8 @@ def test_pruner_on_random_reports(
     ),
     min_steps=_mostly(st.integers(1, 5), st.sampled_from([0, -2, 1.5, None])),
 )
+# a horizon near the float max: the rule's steps must not overflow to inf
+@example(horizon=1.797693134862316e306, threshold=0.5, min_steps=1)
 def test_pruner_settings(tiny_model_path, horizon, threshold, min_steps):
     try:
         pruner = LCPFNPruner(
