@@ -32,38 +32,34 @@ SMC = {
 }
 
 
-@pytest.fixture(scope="module")
-def near_wall(small_prior):  # noqa: F811
+def _fit_near_wall(prior, **changes):
+    """SMC on the near-wall curve with SMC's settings, ``changes`` applied."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **SMC)
+        return fit_smc(None, NEAR_WALL, prior, seed=0, **{**SMC, **changes})
+
+
+@pytest.fixture(scope="module")
+def near_wall(small_prior):  # noqa: F811
+    return _fit_near_wall(small_prior)
 
 
 @pytest.fixture(scope="module")
 def near_wall_waste_free(small_prior):  # noqa: F811
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        settings = {**SMC, "n_mcmc_steps": 1, "waste_free": 5}
-        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
+    return _fit_near_wall(small_prior, n_mcmc_steps=1, waste_free=5)
 
 
 @pytest.fixture(scope="module")
 def near_wall_symmetry(small_prior):  # noqa: F811
     # one family with a constant weight: the moves are redraws from the prior
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        settings = {**SMC, "symmetry_moves": 2}
-        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
+    return _fit_near_wall(small_prior, symmetry_moves=2)
 
 
 @pytest.fixture(scope="module")
 def near_wall_linear(small_prior):  # noqa: F811
     # ilog2 alone: the moves redraw (c, a) from their conditional at every
     # stage's lambda, which is read off the tempered target
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        settings = {**SMC, "linear_moves": 2}
-        return fit_smc(None, NEAR_WALL, small_prior, seed=0, **settings)
+    return _fit_near_wall(small_prior, linear_moves=2)
 
 
 @pytest.mark.parametrize(

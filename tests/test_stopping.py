@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from lcpfn.errors import InputError
-from lcpfn.stopping import EarlyStopper, LCPFNPruner, stop_decisions
+from lcpfn.stopping import EarlyStopper, LCPFNPruner, rule_steps, stop_decisions
 from lcpfn.transforms import loss_curve
 
 SCALE = 0.01
@@ -125,6 +125,32 @@ def test_pruner_needs_a_horizon():
 # Real Optuna studies on curve sets with a known winner (tests/study_replay.py),
 # run the way users write them: report every step, should_prune after each
 # report (the last included), TrialPruned raised, final value returned.
+def test_rule_steps_are_k_horizon_over_n_and_end_at_the_horizon():
+    # whole horizons up to max_steps give 1..horizon; any other horizon gives
+    # max_steps points k * horizon / n, exactly as that product rounds where
+    # it is finite, never inf, and the last one the horizon itself
+    rng = np.random.default_rng(0)
+    horizons = np.concatenate(
+        [
+            np.arange(1.0, 300.0),
+            rng.uniform(1, 1e4, 2000),
+            np.exp(rng.uniform(0, 709, 2000)),
+        ]
+    )
+    for horizon in [*horizons, 1.797693134862316e306, np.finfo(float).max]:
+        steps = rule_steps(float(horizon), 100)
+        whole = horizon == int(horizon) and horizon <= 100
+        n = int(horizon) if whole else 100
+        with np.errstate(over="ignore"):
+            product = np.arange(1, n + 1) * horizon / n
+        finite = np.isfinite(product)
+        assert np.array_equal(steps[:-1][finite[:-1]], product[:-1][finite[:-1]])
+        assert np.isfinite(steps).all() and steps[-1] == horizon
+        assert (np.diff(steps) > 0).all()
+        if whole:
+            assert np.array_equal(steps, np.arange(1.0, n + 1))
+
+
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from lcpfn.mcmc.metropolis import metropolis_rounds, spread_step
@@ -91,6 +90,7 @@ def build_linear_moves(
     """
     import jax.numpy as jnp
     from jax import lax, random
+    from numpyro.distributions import constraints
 
     space = unconstrained_space(prior)
     sites, values_of, x_of = space.sites, space.values_of, space.x_of
@@ -143,9 +143,7 @@ def build_linear_moves(
     def keep(key: Any, values: dict[str, Any]) -> tuple[Any, Any]:
         return values, jnp.zeros(())
 
-    def propose(
-        changes: list[Callable[..., Any]], key: Any, x: Any, logdensity_fn: Any
-    ) -> tuple[Any, Any]:
+    def propose(key: Any, x: Any, logdensity_fn: Any) -> tuple[Any, Any]:
         """One of ``changes(key, values) -> (values', log q ratio of the
         change)``, picked at random, then s drawn from the conditional."""
         k_pick, k_change, k_draw = random.split(key, 3)
@@ -188,16 +186,14 @@ def build_linear_moves(
     changes = [keep]
     for name in shapes:
         changes.append(redraw(name, None))
-        if sites[name].support is _positive():
+        if sites[name].support is constraints.positive:
             changes.append(scaling(name))
     weights = weight_site(prior)
     if weights in sites:
         changes += [redraw(weights, k) for k in range(len(prior.families))]
     # one proposal that picks its change: the conditional is compiled once,
     # not once per change; a round is as many steps as there are changes
-    return metropolis_rounds(
-        [partial(propose, changes)], in_support, n_rounds * len(changes)
-    )
+    return metropolis_rounds([propose], in_support, n_rounds * len(changes))
 
 
 # The two helpers below are written with plain array operations: under vmap,
@@ -235,9 +231,3 @@ def _solve_upper(r: Any, b: Any) -> Any:
     for i in reversed(range(p)):
         x = x.at[i].set((b[i] - r[i] @ x) / r[i, i])
     return x
-
-
-def _positive() -> Any:
-    from numpyro.distributions import constraints
-
-    return constraints.positive
