@@ -3,9 +3,9 @@
 Usage:
     python benchmarks/reference_posterior.py [--n-curves 16] [--cutoffs 10 20 40 80]
         [--n-draws 4000000] [--methods nuts smc] [--seed 20261201]
-        [--nuts-warmup 1000] [--nuts-samples 1000]
-        [--smc-particles 1000] [--smc-steps 1] [--smc-leapfrog 50]
-        [--smc-symmetry-moves 4] [--smc-linear-moves 2]
+        [--chunk 16] [--nuts-warmup 1000] [--nuts-samples 1000]
+        [--smc-particles 1000] [--smc-max-particles 16000] [--smc-steps 1]
+        [--smc-leapfrog 50] [--smc-symmetry-moves 4] [--smc-linear-moves 2]
         [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
@@ -15,12 +15,24 @@ posterior predictive on the rest: the mean log density of the unseen values
 ``--n-draws`` prior draws of the PFN's torch sampler
 (``lcpfn.mcmc.importance``); it is trusted where its effective sample size is
 at least 1,000, and there each sampler must be within 0.05 nats of it.
+The same fits give simulation-based calibration (Talts et al., 2018; the
+ranks and tests of ``benchmarks/sbc.py``): each curve's true parameters and
+f(100) are ranked among L = 99 thinned posterior draws, and the ranks of all
+curves at a cutoff are tested for uniformity (chi-square on 10 bins, KS on
+randomized fractional ranks).
 Each sampler's convergence is judged by ``lcpfn.mcmc.posterior.converged``
 (R-hat <= 1.01, bulk ESS >= 400, no divergence); its cost is sampling seconds
-per curve (compilation excluded), measured in the same run.
+per curve (compilation excluded, SMC's repeated runs with more particles
+included), measured in the same run.
 
-Writes benchmarks/results/<out>.{json,md} after every sampler run; a killed
-run started again with the same arguments goes on from the rows it has.
+The work goes in chunks of ``--chunk`` curves: importance sampling for all
+cutoffs of a chunk (its prior draws are drawn again for each chunk), then
+each sampler at each cutoff, seeded with ``--seed`` plus the chunk's first
+curve. Each cutoff has its own compiled sampler: padding the observed values
+with NaN to one width would compile once, but SMC's cost grows with the
+width (43 s per curve at 10 % padded to 80 steps, against about 17 s).
+benchmarks/results/<out>.{json,md} are written after every sampler run; a
+killed run started again with the same arguments goes on from there.
 """
 
 from __future__ import annotations
@@ -39,17 +51,25 @@ import lcpfn
 from lcpfn.mcmc import fit_posterior
 from lcpfn.mcmc.importance import importance_predictive
 from lcpfn.mcmc.posterior import converged
+from lcpfn.mcmc.smc import ESCALATION
+
+sys.path.insert(0, str(Path(__file__).parent))
+from sbc import posterior_draws, ranks, true_values, uniformity  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
+N_RANKS, N_BINS = 99, 10
+SBC_MIN_CURVES = 5 * N_BINS  # chi-square wants >= 5 expected per bin
 N_STEPS = 100
 IS_ESS_MIN = 1000
 TOLERANCE = 0.05  # nats
+PER_CURVE = ("log_likelihood", "converged", "r_hat_max", "ess_bulk_min", "n_particles")
 
 
-def fit(method: str, y_obs: np.ndarray, prior, args) -> object:
+def fit(method: str, y_obs: np.ndarray, prior, args, seed: int) -> object:
     settings = {
         "smc": {
             "n_particles": args.smc_particles,
+            "max_particles": args.smc_max_particles,
             "n_mcmc_steps": args.smc_steps,
             "n_leapfrog": args.smc_leapfrog,
             "symmetry_moves": args.smc_symmetry_moves,
@@ -59,9 +79,36 @@ def fit(method: str, y_obs: np.ndarray, prior, args) -> object:
     }[method]
     with warnings.catch_warnings():  # convergence is counted per curve
         warnings.simplefilter("ignore")
-        return fit_posterior(
-            None, y_obs, prior, method=method, seed=args.seed, **settings
-        )
+        return fit_posterior(None, y_obs, prior, method=method, seed=seed, **settings)
+
+
+def scores(post, y: np.ndarray, k: int) -> dict[str, list]:
+    """Per-curve results of one fit at cutoff k. Shapes: y (B, 100) -> lists (B,)."""
+    pred = post.predict(np.arange(k + 1.0, N_STEPS + 1.0))
+    diagnostics = post.curve_diagnostics
+    stats = post.idata.sample_stats
+    particles = (
+        stats["n_particles"].transpose("curve", ...).values.reshape(len(y), -1)
+        if "n_particles" in stats
+        else np.zeros((len(y), 1))
+    )
+    return {
+        "log_likelihood": pred.log_prob(y[:, k:]).mean(1).tolist(),
+        "converged": [converged(d) for d in diagnostics],
+        "r_hat_max": [d.r_hat_max for d in diagnostics],
+        "ess_bulk_min": [d.ess_bulk_min for d in diagnostics],
+        "n_particles": particles.max(axis=1).astype(int).tolist(),
+    }
+
+
+def sbc_ranks(post, truth: dict, families: list[str]) -> dict[str, list]:
+    """Ranks of the true values among N_RANKS thinned draws. Shapes: lists (B,)."""
+    draws = posterior_draws(post, families, N_STEPS)
+    return {
+        name: ranks(draws[name], value, N_RANKS).tolist()
+        for name, value in truth.items()
+        if name in draws  # a constant (a fixed weight, say) has no rank
+    }
 
 
 def main() -> None:
@@ -71,9 +118,11 @@ def main() -> None:
     parser.add_argument("--n-draws", type=int, default=4_000_000)
     parser.add_argument("--methods", nargs="+", default=["nuts", "smc"])
     parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--chunk", type=int, default=16)
     parser.add_argument("--nuts-warmup", type=int, default=1000)
     parser.add_argument("--nuts-samples", type=int, default=1000)
     parser.add_argument("--smc-particles", type=int, default=1000)
+    parser.add_argument("--smc-max-particles", type=int, default=16000)
     parser.add_argument("--smc-steps", type=int, default=1)
     parser.add_argument("--smc-leapfrog", type=int, default=50)
     parser.add_argument("--smc-symmetry-moves", type=int, default=4)
@@ -81,56 +130,74 @@ def main() -> None:
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
+    families = [f.name for f in prior.families]
     batch = lcpfn.sample_curves(prior, args.n_curves, N_STEPS, seed=args.seed)
+    truth = true_values(batch, families)
     y = batch.y.numpy().astype(np.float64)  # (n, 100)
     steps = np.arange(N_STEPS)
-    y_obs = np.concatenate([np.where(steps < k, y, np.nan) for k in args.cutoffs])
-    y_query = np.concatenate([np.where(steps >= k, y, np.nan) for k in args.cutoffs])
     path = RESULTS / f"{args.out}.json"
     record = {
         "command": "python benchmarks/reference_posterior.py " + " ".join(sys.argv[1:]),
         "settings": vars(args),
         "log_sigma": batch.log_sigma.tolist(),
-        "rows": {"importance": {}, **{m: {} for m in args.methods}},
+        "importance_seconds": 0.0,
+        "rows": {
+            "importance": {str(k): {} for k in args.cutoffs},
+            **{
+                m: {
+                    str(k): {"seconds": 0.0, "compile_seconds": 0.0}
+                    for k in args.cutoffs
+                }
+                for m in args.methods
+            },
+        },
     }
     if path.exists():  # a killed run of the same settings resumes where it stopped
         done = json.loads(path.read_text())
-        if done["settings"] == record["settings"]:
-            record = done
-            print(f"resuming {path}", flush=True)
+        if done["settings"] != record["settings"]:
+            sys.exit(f"{path} holds a run with other settings; choose another --out")
+        record = done
+        print(f"resuming {path}", flush=True)
     rows = record["rows"]
-    if "importance_seconds" not in record:
-        start = time.perf_counter()
-        brute = importance_predictive(prior, y_obs, y_query, n_draws=args.n_draws)
-        record["importance_seconds"] = time.perf_counter() - start
-        n = args.n_curves
-        for j, k in enumerate(args.cutoffs):
-            part = slice(j * n, (j + 1) * n)
-            rows["importance"][str(k)] = {
-                "log_likelihood": (brute.log_density[part, k:].mean(1)).tolist(),
-                "ess": brute.ess[part].tolist(),
-            }
-        save(record, path)
-    for k in args.cutoffs:
-        for method in args.methods:
-            if str(k) in rows[method]:
-                continue
-            post = fit(method, y[:, :k], prior, args)
-            pred = post.predict(np.arange(k + 1.0, N_STEPS + 1.0))
-            rows[method][str(k)] = {
-                "log_likelihood": pred.log_prob(y[:, k:]).mean(1).tolist(),
-                "converged": [converged(d) for d in post.curve_diagnostics],
-                "r_hat_max": [d.r_hat_max for d in post.curve_diagnostics],
-                "ess_bulk_min": [d.ess_bulk_min for d in post.curve_diagnostics],
-                "seconds_per_curve": post.seconds,
-                "compile_seconds": post.compile_seconds,
-            }
+    for first in range(0, args.n_curves, args.chunk):
+        part = slice(first, min(first + args.chunk, args.n_curves))
+        if len(rows["importance"][str(args.cutoffs[0])].get("ess", [])) < part.stop:
+            start = time.perf_counter()
+            seen = [steps < k for k in args.cutoffs]
+            brute = importance_predictive(
+                prior,
+                np.concatenate([np.where(m, y[part], np.nan) for m in seen]),
+                np.concatenate([np.where(~m, y[part], np.nan) for m in seen]),
+                n_draws=args.n_draws,
+            )
+            record["importance_seconds"] += time.perf_counter() - start
+            n = part.stop - part.start
+            for j, k in enumerate(args.cutoffs):
+                row = rows["importance"][str(k)]
+                within = slice(j * n, (j + 1) * n)
+                extend(row, "log_likelihood", brute.log_density[within, k:].mean(1))
+                extend(row, "ess", brute.ess[within])
             save(record, path)
-            print(method, k, json.dumps({
-                key: rows[method][str(k)][key]
-                for key in ("seconds_per_curve", "compile_seconds")
-            }), flush=True)  # fmt: skip
+        for k in args.cutoffs:
+            for method in args.methods:
+                row = rows[method][str(k)]
+                if len(row.get("log_likelihood", [])) >= part.stop:
+                    continue
+                post = fit(method, y[part, :k], prior, args, args.seed + part.start)
+                for key, values in scores(post, y[part], k).items():
+                    extend(row, key, values)
+                chunk_truth = {name: v[part] for name, v in truth.items()}
+                for name, values in sbc_ranks(post, chunk_truth, families).items():
+                    extend(row.setdefault("ranks", {}), name, values)
+                row["seconds"] += post.seconds * (part.stop - part.start)
+                row["compile_seconds"] += post.compile_seconds
+                save(record, path)
+                print(method, k, part, f"{post.seconds:.1f} s/curve", flush=True)
     print(markdown(record))
+
+
+def extend(row: dict, key: str, values) -> None:
+    row[key] = [*row.get(key, []), *np.asarray(values).tolist()]
 
 
 def save(record: dict, path: Path) -> None:
@@ -158,29 +225,34 @@ def markdown(record: dict) -> str:
         + "; ".join(
             {
                 "nuts": f"NUTS: 4 x ({s['nuts_warmup']} + {s['nuts_samples']})",
-                "smc": f"SMC: 4 runs x {s['smc_particles']} particles, "
+                "smc": f"SMC: 4 runs x {s['smc_particles']} particles (a curve that "
+                f"did not converge sampled again with {ESCALATION} times as many, up "
+                f"to {s['smc_max_particles']}), "
                 f"{s['smc_steps']} HMC moves of {s['smc_leapfrog']} leapfrog "
                 "steps per stage, each after "
-                f"{s.get('smc_symmetry_moves', 0)} rounds of symmetry moves and "
-                f"{s.get('smc_linear_moves', 0)} of linear moves",
+                f"{s['smc_symmetry_moves']} rounds of symmetry moves and "
+                f"{s['smc_linear_moves']} of linear moves",
             }[m]
             for m in s["methods"]
         )
         + ". LL: mean log density of the unseen values.",
         "",
-        "| cutoff | method | converged | IS-trusted curves | mean abs LL diff to IS "
-        "| max abs LL diff | within 0.05 | mean LL | s / curve |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| cutoff | method | curves | converged | sampled again (4 / 16 x particles) "
+        "| IS-trusted curves | mean abs LL diff to IS | max abs LL diff "
+        "| within 0.05 | mean LL | s / curve |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     imp = record["rows"]["importance"]
+    failures = []
     for k in s["cutoffs"]:
-        ref = np.array(imp[str(k)]["log_likelihood"])
-        trusted = np.array(imp[str(k)]["ess"]) >= IS_ESS_MIN
         for method in s["methods"]:
-            row = record["rows"][method].get(str(k))
-            if row is None:  # not sampled yet
+            row = record["rows"][method][str(k)]
+            ll = np.array(row.get("log_likelihood", []))
+            if not ll.size:  # not sampled yet
                 continue
-            ll = np.array(row["log_likelihood"])
+            n = len(ll)
+            ref = np.array(imp[str(k)]["log_likelihood"][:n])
+            trusted = np.array(imp[str(k)]["ess"][:n]) >= IS_ESS_MIN
             diff = np.abs(ll - ref)[trusted]
             cells = (
                 [f"{diff.mean():.3f}", f"{diff.max():.3f}",
@@ -188,13 +260,104 @@ def markdown(record: dict) -> str:
                 if trusted.any()
                 else ["-", "-", "-"]
             )  # fmt: skip
+            particles = np.array(row["n_particles"])
+            again = (
+                " / ".join(
+                    str((particles == ESCALATION**level * s["smc_particles"]).sum())
+                    for level in (1, 2)
+                )
+                if method == "smc"
+                else "-"
+            )
             lines.append(
-                f"| {k} % | {method} | {sum(row['converged'])} / {len(ll)} | "
+                f"| {k} % | {method} | {n} | {sum(row['converged'])} | {again} | "
                 f"{trusted.sum()} | "
                 + " | ".join(cells)
-                + f" | {ll.mean():.3f} | {row['seconds_per_curve']:.1f} |"
+                + f" | {ll.mean():.3f} | {row['seconds'] / n:.1f} |"
             )
+            failures += [
+                f"| {k} % | {method} | {i} | {record['log_sigma'][i]:.2f} | "
+                f"{row['r_hat_max'][i]:.3f} | {row['ess_bulk_min'][i]:.0f} | "
+                f"{row['n_particles'][i] if method == 'smc' else '-'} |"
+                for i in range(n)
+                if not row["converged"][i]
+            ]
+    compile_seconds = {
+        m: sum(r["compile_seconds"] for r in record["rows"][m].values())
+        for m in s["methods"]
+    }
+    lines += [
+        "",
+        "Compilation (not in s / curve): "
+        + ", ".join(f"{m} {v:.0f} s" for m, v in compile_seconds.items())
+        + ". Curves that did not converge:",
+        "",
+        "| cutoff | method | curve | log sigma | max R-hat | min bulk ESS "
+        "| particles |",
+        "|---|---|---|---|---|---|---|",
+        *(failures or ["| - | - | none | | | | |"]),
+    ]
+    for method in s["methods"]:
+        lines += sbc_markdown(record["rows"][method], s["cutoffs"], method)
     return "\n".join(lines) + "\n"
+
+
+def sbc_markdown(rows: dict, cutoffs: list[int], method: str) -> list[str]:
+    """The SBC table of one method: p-values per quantity and cutoff."""
+    done = [
+        k
+        for k in cutoffs
+        if len(rows[str(k)].get("log_likelihood", [])) >= SBC_MIN_CURVES
+    ]
+    if not done:
+        return [
+            "",
+            f"## Simulation-based calibration: {method}",
+            "",
+            f"Not tested yet: fewer than {SBC_MIN_CURVES} curves at every cutoff.",
+        ]
+    rng = np.random.default_rng(0)  # the randomized fractional ranks of KS
+    tests = {
+        k: {
+            name: uniformity(np.asarray(r), N_RANKS, N_BINS, rng)
+            for name, r in rows[str(k)]["ranks"].items()
+        }
+        for k in done
+    }
+    names = list(tests[done[0]])
+    n_tests = len(names) * len(done)
+    counts = ", ".join(f"{k} %: {len(rows[str(k)]['ranks'][names[0]])}" for k in done)
+    lines = [
+        "",
+        f"## Simulation-based calibration: {method}",
+        "",
+        f"Ranks among L = {N_RANKS} thinned draws; chi-square p on {N_BINS} bins / "
+        "KS p of the randomized fractional ranks, per quantity and cutoff "
+        f"({counts} curves).",
+        "",
+        "| quantity | " + " | ".join(f"{k} %" for k in done) + " |",
+        "|---|" + "---|" * len(done),
+    ]
+    for name in names:
+        lines.append(
+            f"| {name} | "
+            + " | ".join(
+                f"{tests[k][name]['chi2_p']:.3f} / {tests[k][name]['ks_p']:.3f}"
+                for k in done
+            )
+            + " |"
+        )
+    smallest = {
+        test: min(t[name][test] for t in tests.values() for name in names)
+        for test in ("chi2_p", "ks_p")
+    }
+    lines += [
+        "",
+        f"Smallest p-value times the number of tests ({n_tests}, Bonferroni): "
+        f"chi-square {min(1.0, n_tests * smallest['chi2_p']):.3f}, KS "
+        f"{min(1.0, n_tests * smallest['ks_p']):.3f}.",
+    ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Usage:
     python benchmarks/sbc.py [--prior lcpfn] [--n-curves 200] [--n-obs 20]
                              [--method nuts|smc] [--n-particles 1000]
+                             [--smc-max-particles 16000]
                              [--smc-leapfrog 50] [--smc-symmetry-moves 4]
                              [--smc-linear-moves 2]
                              [--n-chains 4] [--n-warmup 500] [--n-samples 500]
@@ -109,6 +110,12 @@ def main() -> None:
     )
     parser.add_argument("--method", choices=["nuts", "smc"], default="nuts")
     parser.add_argument("--n-particles", type=int, default=1000, help="smc, per run")
+    parser.add_argument(
+        "--smc-max-particles",
+        type=int,
+        default=None,
+        help="smc: repeated runs up to this many particles (default fit_smc's)",
+    )
     parser.add_argument("--smc-steps", type=int, default=1, help="HMC moves per stage")
     parser.add_argument(
         "--smc-leapfrog", type=int, default=50, help="leapfrog steps per HMC move"
@@ -143,6 +150,7 @@ def main() -> None:
         warnings.simplefilter("always")
         settings = {
             "smc": {"n_runs": args.n_chains, "n_particles": args.n_particles,
+                    "max_particles": args.smc_max_particles,
                     "n_mcmc_steps": args.smc_steps,
                     "n_leapfrog": args.smc_leapfrog,
                     "symmetry_moves": args.smc_symmetry_moves,
@@ -225,7 +233,9 @@ def _markdown(r: dict) -> str:
         f"{c['n_curves']} prior curves (seed {c['seed']}), first {c['n_obs']} of "
         f"100 steps observed; "
         + (
-            f"tempered SMC, {c['n_chains']} runs x {c['n_particles']} particles, "
+            f"tempered SMC, {c['n_chains']} runs x {c['n_particles']} particles "
+            f"(repeated up to {c.get('smc_max_particles') or 16 * c['n_particles']}"
+            " where a curve did not converge), "
             f"{c['smc_steps']} HMC moves of {c['smc_leapfrog']} leapfrog "
             f"steps per stage, each after {c.get('smc_symmetry_moves', 0)} rounds "
             f"of symmetry moves and {c.get('smc_linear_moves', 0)} of linear moves"

@@ -71,6 +71,7 @@ def main() -> None:
             seed=0,
             n_runs=args.n_runs,
             n_particles=args.n_particles,
+            max_particles=args.n_particles,  # the settings alone: no repeated runs
             n_mcmc_steps=args.n_mcmc_steps,
             n_leapfrog=args.n_leapfrog,
             waste_free=args.waste_free,

@@ -6,6 +6,7 @@ against y_max) is shared; fits of the full LC-PFN prior against importance
 sampling run in benchmarks/reference_posterior.py and the slow test below.
 """
 
+import itertools
 import warnings
 
 import numpy as np
@@ -14,16 +15,18 @@ from scipy import stats
 from test_mcmc import NEAR_WALL, exact_near_wall, ilog2, small_prior  # noqa: F401
 
 from lcpfn.errors import InputError
-from lcpfn.mcmc import fit_posterior, fit_smc
+from lcpfn.mcmc import fit_posterior, fit_smc, smc
 from lcpfn.mcmc.baseline import McmcBaseline
 from lcpfn.mcmc.importance import importance_predictive
 
 az = pytest.importorskip("arviz")
 pytest.importorskip("blackjax")
 
+OTHER = np.array([0.2, 0.3])  # a second curve, far from NEAR_WALL's posterior
 SMC = {
     "n_runs": 2,
     "n_particles": 400,
+    "max_particles": 400,  # no repeated runs but where a test asks for them
     "n_mcmc_steps": 5,
     "n_leapfrog": 10,
     "chain_length": 4,
@@ -42,6 +45,33 @@ def _fit_near_wall(prior, **changes):
 @pytest.fixture(scope="module")
 def near_wall(small_prior):  # noqa: F811
     return _fit_near_wall(small_prior)
+
+
+@pytest.fixture(scope="module")
+def two_curves(small_prior, near_wall):  # noqa: F811
+    """(OTHER, NEAR_WALL) with 100 particles: "first" without repeats, "again"
+    where curve 1 alone failed and was sampled again with 400 particles (the
+    sampler near_wall compiled). ``converged`` is a stub here: curve 0 always
+    passes, curve 1 once its final ESS shows more than 100 particles."""
+    y = np.stack([OTHER, NEAR_WALL])
+    fits = {}
+    for name, max_particles in (("first", 100), ("again", 1600)):
+        calls = itertools.count()  # curve_diagnostics are checked in order
+        with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            patch.setattr(
+                smc,
+                "converged",
+                lambda d, calls=calls: next(calls) % 2 == 0 or d.final_ess_min > 300,
+            )
+            fits[name] = fit_smc(
+                None,
+                y,
+                small_prior,
+                seed=0,
+                **{**SMC, "n_particles": 100, "max_particles": max_particles},
+            )
+    return fits
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +104,15 @@ def near_wall_linear(small_prior):  # noqa: F811
 )
 def test_near_wall_posterior_matches_importance_sampling(fit, request):
     fitted = request.getfixturevalue(fit)
-    w, exact = exact_near_wall()
     post = fitted.idata.posterior
     draws = {k: post[k].values for k in ("ilog2.a", "log_sigma")}  # (R, N)
     draws["f100"] = fitted.curves([100.0])[:, 0].reshape(2, -1)
+    _assert_near_wall_posterior(draws)
+
+
+def _assert_near_wall_posterior(draws: dict[str, np.ndarray]) -> None:
+    """SMC draws (R, N) of ilog2.a, log_sigma, f(100) against brute force."""
+    w, exact = exact_near_wall()
     for name, x in exact.items():
         mean = (w * x).sum()
         sd = np.sqrt((w * (x - mean) ** 2).sum())
@@ -85,6 +120,32 @@ def test_near_wall_posterior_matches_importance_sampling(fit, request):
         # the importance-sampling estimate, bounds a correct sampler's miss
         bound = 4.5 * sd / np.sqrt(float(az.ess(draws[name]))) + 0.03 * sd
         assert abs(draws[name].mean() - mean) < bound, (name, draws[name].mean(), mean)
+
+
+def test_a_curve_that_did_not_converge_is_sampled_again_with_more_particles(
+    two_curves,
+):
+    first, again = two_curves["first"], two_curves["again"]
+    particles = again.idata.sample_stats["n_particles"].max(("chain", "draw"))
+    assert particles.values.tolist() == [100, 400]  # no third run: it converged
+    assert again.curve_diagnostics[1].final_ess_min >= 0.9 * 400 - 1
+    a, b = (
+        f.idata.posterior["ilog2.a"].transpose("curve", ...).values
+        for f in (first, again)
+    )
+    assert a.shape == b.shape == (2, 2, 100)  # thinned back to 100 per run
+    np.testing.assert_array_equal(a[0], b[0])  # curve 0 was left alone
+    assert not np.isin(b[1], a[1]).any()  # curve 1's draws are the new run's
+    post = again.idata.posterior.sel(curve=1)
+    draws = {k: post[k].values for k in ("ilog2.a", "log_sigma")}
+    draws["f100"] = again.curves([100.0])[:, 1, 0].reshape(2, -1)
+    _assert_near_wall_posterior(draws)
+
+
+def test_repeats_multiply_the_particles_up_to_max_particles():
+    assert smc._escalations(1000, None) == [4000, 16000]
+    assert smc._escalations(1000, 15999) == [4000]
+    assert smc._escalations(1000, 1000) == []
 
 
 def test_every_draw_lies_in_the_support(near_wall):
@@ -130,6 +191,8 @@ def test_log_evidence_matches_importance_sampling(small_prior, near_wall):  # no
     "kwargs, name",
     [
         ({"n_particles": 401}, "n_particles"),
+        ({"max_particles": 399}, "max_particles"),
+        ({"max_particles": 0}, "max_particles"),
         ({"chain_length": 1}, "chain_length"),
         ({"target_ess": 1.0}, "target_ess"),
         ({"n_runs": 0}, "n_runs"),

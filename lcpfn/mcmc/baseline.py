@@ -29,7 +29,8 @@ class McmcBaseline:
 
     ``method`` "nuts" samples with ``lcpfn.mcmc.fit_mcmc`` (``n_chains``,
     ``n_warmup``, ``n_samples``), "smc" with ``lcpfn.mcmc.fit_smc``
-    (``n_runs``, ``n_particles``, ``n_mcmc_steps``, ``n_leapfrog``).
+    (``n_runs``, ``n_particles``, ``max_particles``, ``n_mcmc_steps``,
+    ``n_leapfrog``, with ``fit_smc``'s defaults).
 
     The arguments are read by ``lcpfn.request.parse_request``, as
     ``Extrapolator.predict``'s are; curves are mapped into the prior's space
@@ -48,8 +49,9 @@ class McmcBaseline:
     n_samples: int = 500
     n_runs: int = 4
     n_particles: int = 1000
+    max_particles: int | None = None
     n_mcmc_steps: int = 1
-    n_leapfrog: int = 200
+    n_leapfrog: int = 50
     seed: int = 0
     batch_size: int = 16
 

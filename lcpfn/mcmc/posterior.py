@@ -160,7 +160,7 @@ def convergence_warning(curves: Sequence[Diagnostics]) -> str | None:
     low = sum(d.ess_bulk_min < ESS_MIN for d in curves)
     diverged = sum(d.n_divergences > 0 for d in curves)
     advice = (
-        "raise n_leapfrog (longer moves) or n_particles"
+        "raise max_particles (more particles where it fails) or n_leapfrog"
         if curves[0].method == "smc"
         else "raise n_warmup and n_samples, or target_accept_prob against divergences"
     )
@@ -184,7 +184,7 @@ class Posterior:
             units) and ``sample_stats`` (NUTS: ``diverging``, ``n_steps``,
             ``acceptance_rate``, ``step_size``, ``lp``, ``boundary_rejected``;
             SMC, per run: ``log_evidence``, ``final_ess``, ``n_stages``,
-            ``finished``, ``acceptance_rate``, ``rejuvenation_acceptance``).
+            ``acceptance_rate``, ``final_acceptance``, ``n_particles``).
         method: "nuts" (``fit_mcmc``) or "smc" (``fit_smc``).
         diagnostics: ``Diagnostics``, worst case over all curves.
         curve_diagnostics: one ``Diagnostics`` per curve.

@@ -46,6 +46,19 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   on sharp (low-noise) posteriors independent runs can end in different
   modes, which their R-hat and log-evidence spread show.
 
+A curve whose diagnostics fail (``lcpfn.mcmc.posterior.converged``) is
+sampled again, from fresh random numbers, with ``ESCALATION`` times the
+particles, as long as that stays within ``max_particles``: a mode that few of
+1,000 particles reach is found by some of 4,000 (the worst reference curve,
+log sigma -6.4 at 40 % observed, converged with 4,000:
+``smc_settings_curve6_p4000_l50_s4_lin2.md``). The first run is discarded,
+not pooled. The larger run's draws are thinned to ``n_particles`` per run
+(every k-th, k = its particles / ``n_particles``; with the default chain
+length 4 and k = 4 that is the last state of every chain), so that all
+curves keep the same shape. R-hat and ESS are those of the draws kept; the
+per-run statistics (log evidence, final ESS, ``n_particles``) are the larger
+run's, so ``n_particles`` says which curves were sampled again.
+
 ``n_runs`` independent populations per curve play the role of chains. After
 lambda = 1 each run draws ``n_particles / chain_length`` ancestors by its
 final weights and runs an HMC chain of ``chain_length`` transitions from each;
@@ -62,7 +75,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +93,17 @@ from lcpfn.mcmc.model import (
     unconstrained_space,
     violation,
 )
-from lcpfn.mcmc.posterior import Posterior, convergence_warning
+from lcpfn.mcmc.posterior import Posterior, converged, convergence_warning
 from lcpfn.mcmc.sampler import DEFAULT_N_STEPS
 from lcpfn.mcmc.symmetry_moves import build_symmetry_moves
 from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.prior.spec import load as load_prior
+from lcpfn.request import Request
 
-__all__ = ["fit_smc"]
+__all__ = ["ESCALATION", "fit_smc"]
+
+ESCALATION = 4  # a curve that did not converge is sampled again with 4x the particles
 
 _PRIOR_OVERSAMPLING = 10  # prior draws per particle; the LC-PFN prior accepts ~20 %
 _MAX_STAGES = 1000  # a safety cap; a curve that hits it is reported as unfinished
@@ -301,6 +317,118 @@ def _waste_free(p: Any, n_particles: Any, n_mcmc_steps: Any) -> int:
     return p
 
 
+def _escalations(n_particles: int, max_particles: Any) -> list[int]:
+    """The particle counts of the repeated runs, n_particles x ESCALATION^k up to
+    ``max_particles`` (None: ESCALATION^2 x n_particles; else an int >=
+    n_particles)."""
+    if max_particles is None:
+        max_particles = n_particles * ESCALATION**2
+    top = positive_int(max_particles, "max_particles")
+    if top < n_particles:
+        raise InputError(
+            f"max_particles must be at least n_particles; got max_particles="
+            f"{max_particles}, n_particles={n_particles}"
+        )
+    counts = []
+    while n_particles * ESCALATION ** (len(counts) + 1) <= top:
+        counts.append(n_particles * ESCALATION ** (len(counts) + 1))
+    return counts
+
+
+def _sample(
+    prior: CurvePrior,
+    settings: _Settings,
+    batch_size: int,
+    keys: Any,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ids: np.ndarray,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], float, float]:
+    """SMC on every curve, checked: every run started inside S and finished
+    (an error names the curves by ``ids``).
+
+    Shapes:
+        keys, ids (B,), data = (t, y, mask) (B, T) each  ->
+        draws {site: (B, R, N, ...)},
+        stats {name: (B, R)} (with ``n_particles``), seconds per curve,
+        compile seconds
+    """
+    draws, stats, seconds, compile_seconds = run_in_chunks(
+        _build_runner, prior, settings, batch_size, keys, *data
+    )
+    if not stats["in_support"].all():
+        bad = ids[~stats["in_support"].all(axis=1)]
+        raise SamplingError(
+            f"curve(s) {bad[:5].tolist()}: too few of "
+            f"{settings.n_particles * _PRIOR_OVERSAMPLING} prior draws fell in the "
+            f"prior's support to start {settings.n_particles} particles"
+        )
+    if not stats["finished"].all():
+        bad = ids[~stats["finished"].all(axis=1)]
+        raise SamplingError(
+            f"curve(s) {bad[:5].tolist()}: tempering did not reach the posterior in "
+            f"{_MAX_STAGES} stages; lower target_ess"
+        )
+    stats = {k: v for k, v in stats.items() if k not in ("in_support", "finished")}
+    stats["n_particles"] = np.full((len(ids), settings.n_runs), settings.n_particles)
+    return draws, stats, seconds, compile_seconds
+
+
+def _sample_again(
+    prior: CurvePrior,
+    settings: _Settings,
+    level: int,
+    keys: Any,
+    data: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rows: np.ndarray,
+    draws: dict[str, np.ndarray],
+    stats: dict[str, np.ndarray],
+) -> tuple[float, float]:
+    """SMC with ``settings`` (more particles) on the curves ``rows``, from keys
+    folded with ``level``, its draws thinned into ``draws`` and its per-run
+    statistics into ``stats`` (both updated in place); one curve at a time, so
+    that one compilation serves any number of them without padding.
+
+    Shapes: keys (B,), data (B, T) each, rows (K,); draws {site: (B, R, N, ...)}
+    Returns: the seconds all K curves took, compile seconds
+    """
+    import jax
+
+    again = jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys[rows], level)
+    new_draws, new_stats, seconds, compile_seconds = _sample(
+        prior, settings, 1, again, tuple(a[rows] for a in data), rows
+    )
+    k = settings.n_particles // next(iter(draws.values())).shape[2]
+    for name, value in new_draws.items():
+        draws[name][rows] = value[:, :, k - 1 :: k]
+    for name, value in new_stats.items():
+        stats[name][rows] = value
+    return seconds * len(rows), compile_seconds
+
+
+def _posterior(
+    prior: CurvePrior,
+    request: Request,
+    n_steps: int,
+    seed: int,
+    draws: dict[str, np.ndarray],
+    stats: dict[str, np.ndarray],
+    seconds: float,
+    compile_seconds: float,
+) -> Posterior:
+    """The method-"smc" Posterior of ``draws`` and their per-run ``stats``."""
+    return Posterior(
+        prior=prior,
+        draws=draws,
+        stats=stats,
+        request=request,
+        n_steps=n_steps,
+        seconds=seconds,
+        compile_seconds=compile_seconds,
+        seed=seed,
+        method="smc",
+    )
+
+
 def fit_smc(
     t_obs: Any,
     y_obs: Any,
@@ -309,6 +437,7 @@ def fit_smc(
     seed: int = 0,
     n_runs: int = 4,
     n_particles: int = 1000,
+    max_particles: int | None = None,
     n_mcmc_steps: int = 1,
     n_leapfrog: int = 50,
     waste_free: int = 0,
@@ -330,6 +459,12 @@ def fit_smc(
         n_runs: independent particle populations per curve (the "chains" of
             the result: R-hat compares them).
         n_particles: particles per run (the "draws" of each chain).
+        max_particles: a curve whose diagnostics fail is sampled again with
+            ``ESCALATION`` (4) times the particles while that is at most
+            ``max_particles``; its draws are thinned back to ``n_particles``
+            per run. None (the default) is 16 x ``n_particles``: up to two
+            repeats, with 4,000 and 16,000 particles by default;
+            ``max_particles=n_particles`` turns the repeats off.
         n_mcmc_steps: HMC transitions per particle and stage.
         n_leapfrog: leapfrog steps per HMC transition.
         waste_free: 0 moves every particle by ``n_mcmc_steps`` transitions
@@ -364,7 +499,7 @@ def fit_smc(
     Returns:
         A ``Posterior`` (method "smc") whose diagnostics hold R-hat and ESS
         across runs and, per curve, the runs' log evidence spread and final
-        effective sample size.
+        effective sample size; its ``seconds`` include the repeated runs.
 
     Raises:
         InputError (a ValueError) or TypeError naming the bad argument;
@@ -395,6 +530,7 @@ def fit_smc(
             f"n_particles must be a multiple of chain_length; got n_particles="
             f"{n_particles}, chain_length={chain_length}"
         )
+    escalations = _escalations(settings.n_particles, max_particles)
     batch_size = positive_int(batch_size, "batch_size")
     seed = check_seed(seed)
     try:
@@ -407,34 +543,24 @@ def fit_smc(
         y_obs, t_obs, horizon, settings.n_steps
     )
     jax, _, _ = import_backend()
-    keys = jax.random.split(jax.random.key(seed), y.shape[0])
-    draws, stats, seconds, compile_seconds = run_in_chunks(
-        _build_runner, prior, settings, batch_size, keys, t, y, mask
+    B = y.shape[0]
+    keys = jax.random.split(jax.random.key(seed), B)
+    draws, stats, seconds, compile_seconds = _sample(
+        prior, settings, batch_size, keys, (t, y, mask), np.arange(B)
     )
-    if not stats["in_support"].all():
-        bad = np.flatnonzero(~stats["in_support"].all(axis=1))
-        raise SamplingError(
-            f"curve(s) {bad[:5].tolist()}: too few of "
-            f"{settings.n_particles * _PRIOR_OVERSAMPLING} prior draws fell in the "
-            f"prior's support to start {settings.n_particles} particles"
-        )
-    if not stats["finished"].all():
-        bad = np.flatnonzero(~stats["finished"].all(axis=1))
-        raise SamplingError(
-            f"curve(s) {bad[:5].tolist()}: tempering did not reach the posterior in "
-            f"{_MAX_STAGES} stages; lower target_ess"
-        )
-    posterior = Posterior(
-        prior=prior,
-        draws=draws,
-        stats={k: v for k, v in stats.items() if k not in ("in_support", "finished")},
-        request=request,
-        n_steps=settings.n_steps,
-        seconds=seconds,
-        compile_seconds=compile_seconds,
-        seed=seed,
-        method="smc",
-    )
+    fixed = (prior, request, settings.n_steps, seed)
+    posterior = _posterior(*fixed, draws, stats, seconds, compile_seconds)
+    for level, count in enumerate(escalations, start=1):
+        rows = np.flatnonzero([not converged(d) for d in posterior.curve_diagnostics])
+        if not rows.size:
+            break
+        more_seconds, more_compile = _sample_again(
+            prior, replace(settings, n_particles=count), level, keys,
+            (t, y, mask), rows, draws, stats,
+        )  # fmt: skip
+        seconds += more_seconds / B
+        compile_seconds += more_compile
+        posterior = _posterior(*fixed, draws, stats, seconds, compile_seconds)
     message = convergence_warning(posterior.curve_diagnostics)
     if message:
         warnings.warn(message, stacklevel=2)
