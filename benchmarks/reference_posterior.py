@@ -228,7 +228,7 @@ def markdown(record: dict) -> str:
                 "smc": f"SMC: 4 runs x {s['smc_particles']} particles (a curve that "
                 f"did not converge sampled again with {ESCALATION} times as many, up "
                 f"to {s['smc_max_particles']}), "
-                f"{s['smc_steps']} HMC moves of {s['smc_leapfrog']} leapfrog "
+                f"{s['smc_steps']} HMC move(s) of {s['smc_leapfrog']} leapfrog "
                 "steps per stage, each after "
                 f"{s['smc_symmetry_moves']} rounds of symmetry moves and "
                 f"{s['smc_linear_moves']} of linear moves",

@@ -236,7 +236,7 @@ def _markdown(r: dict) -> str:
             f"tempered SMC, {c['n_chains']} runs x {c['n_particles']} particles "
             f"(repeated up to {c.get('smc_max_particles') or 16 * c['n_particles']}"
             " where a curve did not converge), "
-            f"{c['smc_steps']} HMC moves of {c['smc_leapfrog']} leapfrog "
+            f"{c['smc_steps']} HMC move(s) of {c['smc_leapfrog']} leapfrog "
             f"steps per stage, each after {c.get('smc_symmetry_moves', 0)} rounds "
             f"of symmetry moves and {c.get('smc_linear_moves', 0)} of linear moves"
             if c.get("method") == "smc"
