@@ -23,13 +23,14 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 import lcpfn
 from lcpfn.mcmc.importance import importance_predictive
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
+sys.path.insert(0, str(Path(__file__).parent))
 from reference_posterior import IS_ESS_MIN, N_STEPS, RESULTS, TOLERANCE  # noqa: E402
 
 CONTROL_ESS = 2000

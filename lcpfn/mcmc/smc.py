@@ -76,6 +76,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,6 @@ from lcpfn.mcmc.symmetry_moves import build_symmetry_moves
 from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.prior.spec import load as load_prior
-from lcpfn.request import Request
 
 __all__ = ["ESCALATION", "fit_smc"]
 
@@ -329,9 +329,10 @@ def _escalations(n_particles: int, max_particles: Any) -> list[int]:
             f"max_particles must be at least n_particles; got max_particles="
             f"{max_particles}, n_particles={n_particles}"
         )
-    counts = []
-    while n_particles * ESCALATION ** (len(counts) + 1) <= top:
-        counts.append(n_particles * ESCALATION ** (len(counts) + 1))
+    counts, n = [], n_particles * ESCALATION
+    while n <= top:
+        counts.append(n)
+        n *= ESCALATION
     return counts
 
 
@@ -403,30 +404,6 @@ def _sample_again(
     for name, value in new_stats.items():
         stats[name][rows] = value
     return seconds * len(rows), compile_seconds
-
-
-def _posterior(
-    prior: CurvePrior,
-    request: Request,
-    n_steps: int,
-    seed: int,
-    draws: dict[str, np.ndarray],
-    stats: dict[str, np.ndarray],
-    seconds: float,
-    compile_seconds: float,
-) -> Posterior:
-    """The method-"smc" Posterior of ``draws`` and their per-run ``stats``."""
-    return Posterior(
-        prior=prior,
-        draws=draws,
-        stats=stats,
-        request=request,
-        n_steps=n_steps,
-        seconds=seconds,
-        compile_seconds=compile_seconds,
-        seed=seed,
-        method="smc",
-    )
 
 
 def fit_smc(
@@ -548,8 +525,18 @@ def fit_smc(
     draws, stats, seconds, compile_seconds = _sample(
         prior, settings, batch_size, keys, (t, y, mask), np.arange(B)
     )
-    fixed = (prior, request, settings.n_steps, seed)
-    posterior = _posterior(*fixed, draws, stats, seconds, compile_seconds)
+    # draws and stats are updated in place by the repeats; Posterior copies them
+    posterior_of = partial(
+        Posterior,
+        prior=prior,
+        request=request,
+        n_steps=settings.n_steps,
+        seed=seed,
+        method="smc",
+        draws=draws,
+        stats=stats,
+    )
+    posterior = posterior_of(seconds=seconds, compile_seconds=compile_seconds)
     for level, count in enumerate(escalations, start=1):
         rows = np.flatnonzero([not converged(d) for d in posterior.curve_diagnostics])
         if not rows.size:
@@ -560,7 +547,7 @@ def fit_smc(
         )  # fmt: skip
         seconds += more_seconds / B
         compile_seconds += more_compile
-        posterior = _posterior(*fixed, draws, stats, seconds, compile_seconds)
+        posterior = posterior_of(seconds=seconds, compile_seconds=compile_seconds)
     message = convergence_warning(posterior.curve_diagnostics)
     if message:
         warnings.warn(message, stacklevel=2)
