@@ -6,6 +6,7 @@ Usage:
         [--chunk 16] [--nuts-warmup 1000] [--nuts-samples 1000]
         [--smc-particles 1000] [--smc-max-particles 16000] [--smc-steps 1]
         [--smc-leapfrog 50] [--smc-symmetry-moves 4] [--smc-linear-moves 2]
+        [--smc-target-ess 0.7]
         [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
@@ -51,7 +52,7 @@ import lcpfn
 from lcpfn.mcmc import fit_posterior
 from lcpfn.mcmc.importance import importance_predictive
 from lcpfn.mcmc.posterior import converged
-from lcpfn.mcmc.smc import ESCALATION
+from lcpfn.mcmc.smc import ESCALATION, REPEAT_TARGET_ESS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sbc import posterior_draws, ranks, true_values, uniformity  # noqa: E402
@@ -74,6 +75,7 @@ def fit(method: str, y_obs: np.ndarray, prior, args, seed: int) -> object:
             "n_leapfrog": args.smc_leapfrog,
             "symmetry_moves": args.smc_symmetry_moves,
             "linear_moves": args.smc_linear_moves,
+            "target_ess": args.smc_target_ess,
         },
         "nuts": {"n_warmup": args.nuts_warmup, "n_samples": args.nuts_samples},
     }[method]
@@ -127,6 +129,7 @@ def main() -> None:
     parser.add_argument("--smc-leapfrog", type=int, default=50)
     parser.add_argument("--smc-symmetry-moves", type=int, default=4)
     parser.add_argument("--smc-linear-moves", type=int, default=2)
+    parser.add_argument("--smc-target-ess", type=float, default=0.7)
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
@@ -226,12 +229,14 @@ def markdown(record: dict) -> str:
             {
                 "nuts": f"NUTS: 4 x ({s['nuts_warmup']} + {s['nuts_samples']})",
                 "smc": f"SMC: 4 runs x {s['smc_particles']} particles (a curve that "
-                f"did not converge sampled again with {ESCALATION} times as many, up "
-                f"to {s['smc_max_particles']}), "
+                f"did not converge sampled again with {ESCALATION} times as many "
+                f"at target ESS >= {REPEAT_TARGET_ESS}, up to "
+                f"{s['smc_max_particles']}), "
                 f"{s['smc_steps']} HMC move(s) of {s['smc_leapfrog']} leapfrog "
                 "steps per stage, each after "
                 f"{s['smc_symmetry_moves']} rounds of symmetry moves and "
-                f"{s['smc_linear_moves']} of linear moves",
+                f"{s['smc_linear_moves']} of linear moves, target ESS "
+                f"{s.get('smc_target_ess', 0.9)}",
             }[m]
             for m in s["methods"]
         )

@@ -73,13 +73,10 @@ def test_moves_keep_the_tempered_posterior(lam):
         def loglik(x_):
             return log_likelihood(x_, y, mask)
 
-        def logdensity(x_):
-            return log_prior(x_) + lam * loglik(x_)
-
         moves = build_linear_moves(
             prior, in_support, log_prior, loglik, (t, y, mask), n_rounds=10
         )
-        return moves(key, x, logdensity)
+        return moves(key, x, lam)
 
     keys = jax.random.split(jax.random.key(3), N)
     moved, acceptance = jax.jit(jax.vmap(run))(keys, start, jnp.asarray(y))
@@ -128,8 +125,5 @@ def test_moves_make_no_lapack_call():
     x = prior_draws(jax.random.key(0), 4)
     keys = jax.random.split(jax.random.key(1), 4)
 
-    def target(z):
-        return log_prior(z) + loglik(z)
-
-    hlo = jax.jit(jax.vmap(lambda k, x_: moves(k, x_, target))).lower(keys, x).as_text()
+    hlo = jax.jit(jax.vmap(lambda k, x_: moves(k, x_, 1.0))).lower(keys, x).as_text()
     assert "lapack" not in hlo.lower()

@@ -30,6 +30,7 @@ SMC = {
     "n_mcmc_steps": 5,
     "n_leapfrog": 10,
     "chain_length": 4,
+    "target_ess": 0.9,  # gentle stages: the log evidence of 400 particles within 0.15
     "symmetry_moves": 0,  # the moves: their own fits below
     "linear_moves": 0,
 }
@@ -49,10 +50,11 @@ def near_wall(small_prior):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def two_curves(small_prior, near_wall):  # noqa: F811
-    """(OTHER, NEAR_WALL) with 100 particles: "first" without repeats, "again"
-    where curve 1 alone failed and was sampled again with 400 particles (the
-    sampler near_wall compiled). ``converged`` is a stub here: curve 0 always
-    passes, curve 1 once its final ESS shows more than 100 particles."""
+    """(OTHER, NEAR_WALL) with 100 particles at target ESS 0.5: "first"
+    without repeats, "again" where curve 1 alone failed and was sampled again
+    with 400 particles at target ESS 0.9 (the sampler near_wall compiled).
+    ``converged`` is a stub here: curve 0 always passes, curve 1 once its
+    final ESS shows more than 100 particles."""
     y = np.stack([OTHER, NEAR_WALL])
     fits = {}
     for name, max_particles in (("first", 100), ("again", 1600)):
@@ -69,7 +71,12 @@ def two_curves(small_prior, near_wall):  # noqa: F811
                 y,
                 small_prior,
                 seed=0,
-                **{**SMC, "n_particles": 100, "max_particles": max_particles},
+                **{
+                    **SMC,
+                    "n_particles": 100,
+                    "max_particles": max_particles,
+                    "target_ess": 0.5,
+                },
             )
     return fits
 
@@ -128,7 +135,12 @@ def test_a_curve_that_did_not_converge_is_sampled_again_with_more_particles(
     first, again = two_curves["first"], two_curves["again"]
     particles = again.idata.sample_stats["n_particles"].max(("chain", "draw"))
     assert particles.values.tolist() == [100, 400]  # no third run: it converged
+    # the repeat tempered more gently: target ESS 0.9, not the first run's 0.5
     assert again.curve_diagnostics[1].final_ess_min >= 0.9 * 400 - 1
+    stages = [
+        f.idata.sample_stats["n_stages"].sel(curve=1).max() for f in two_curves.values()
+    ]
+    assert stages[1] > stages[0], stages
     a, b = (
         f.idata.posterior["ilog2.a"].transpose("curve", ...).values
         for f in (first, again)

@@ -18,23 +18,24 @@ the amplitudes refitted to the data: the jumps between modes that gradient
 moves, which keep the curve near the data at every step, do not make.
 
 Every move is a Metropolis-Hastings step with the exact proposal density (the
-Gaussian is recomputed at the proposed point for the reverse move), so the
-box priors, the truncation to S and the soft wall that the Gaussian leaves out
+reverse move draws s from the Gaussian at the old values), so the box
+priors, the truncation to S and the soft wall that the Gaussian leaves out
 are corrected for, and the moves leave ``log_prior + lambda * log_likelihood``
-invariant for every lambda in [0, 1]. lambda is read off the target at the
-current point (a target of that form says it), which is all tempered SMC
-gives its moves.
+invariant for every lambda in [0, 1]. The Gaussian does not depend on s, so
+the current point's is carried from step to step: one Gaussian per step.
 
-Shapes: x (d,) one particle's unconstrained parameters; t, y, mask (T,).
+Shapes: x (d,) one particle's unconstrained parameters; t, y, mask (T,);
+lambda a scalar.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from lcpfn.mcmc.metropolis import metropolis_rounds, spread_step
+from lcpfn.mcmc.metropolis import accepts_step, spread_step
 from lcpfn.mcmc.model import (
     clean_curves,
     parameter_values,
@@ -48,7 +49,6 @@ __all__ = ["SHAPE_STEP", "build_linear_moves", "linear_sites"]
 
 SHAPE_STEP = 0.3  # typical |log| change of a shape parameter's scaling move
 _MOMENT_DRAWS = 20_000  # prior draws behind each scale parameter's mean and variance
-_MIN_LOG_LIKELIHOOD = 1.0  # |log-likelihood| below this: lambda is taken as 1
 
 
 def linear_sites(prior: CurvePrior) -> tuple[list[str], list[str]]:
@@ -85,9 +85,10 @@ def build_linear_moves(
             picked at random.
 
     Returns:
-        ``moves(key, x, logdensity_fn) -> (x, acceptance)``, for a target
-        ``log_prior + lambda * log_likelihood`` with lambda in [0, 1].
+        ``moves(key, x, lam) -> (x, share of proposals accepted)``, for the
+        target ``log_prior + lam * log_likelihood`` with lam in [0, 1].
     """
+    import jax
     import jax.numpy as jnp
     from jax import lax, random
     from numpyro.distributions import constraints
@@ -98,7 +99,11 @@ def build_linear_moves(
     t, y, mask = data
     p = len(linear)
     if not p:  # no amplitude to refit
-        return metropolis_rounds([], in_support, n_rounds)
+
+        def unmoved(key: Any, x: Any, lam: Any) -> tuple[Any, Any]:
+            return x, jnp.asarray(0.0)
+
+        return unmoved
     keys = random.split(random.key(0), p)
     draws = [
         sites[n].sample(k, (_MOMENT_DRAWS,)) for n, k in zip(linear, keys, strict=True)
@@ -106,22 +111,20 @@ def build_linear_moves(
     mean0 = jnp.stack([d.mean() for d in draws])  # (p,)
     precision0 = 1.0 / jnp.stack([d.var() for d in draws])  # (p,)
 
-    def tempering(x: Any, logdensity_fn: Callable[[Any], Any]) -> Any:
-        """lambda of a target log_prior + lambda * log_likelihood, read at x."""
-        ll = log_likelihood(x)
-        lam = jnp.nan_to_num((logdensity_fn(x) - log_prior(x)) / ll, nan=1.0)
-        return jnp.where(jnp.abs(ll) > _MIN_LOG_LIKELIHOOD, jnp.clip(lam, 0, 1), 1.0)
-
     def conditional(values: dict[str, Any], lam: Any) -> tuple[Any, Any]:
         """The Gaussian of s at these values: its mean (p,) and the Cholesky
         factor (p, p) of its precision."""
         params = parameter_values(prior, values, jnp)
-        zero = {**params, **{n: jnp.zeros(()) for n in linear}}
-        f0 = clean_curves(prior, zero, t, jnp)  # (T,)
-        columns = [
-            clean_curves(prior, {**zero, n: jnp.ones(())}, t, jnp) - f0 for n in linear
-        ]
-        X = jnp.where(mask[:, None], jnp.stack(columns, axis=-1), 0.0)  # (T, p)
+
+        def curve(s: Any) -> Any:
+            return clean_curves(
+                prior, {**params, **{n: s[j] for j, n in enumerate(linear)}}, t, jnp
+            )
+
+        # f is linear in s: f(s) = f0 + X s, X's columns the derivatives
+        f0, derivative = jax.linearize(curve, jnp.zeros(p))  # f0 (T,)
+        X = jax.vmap(derivative, out_axes=1)(jnp.eye(p))
+        X = jnp.where(mask[:, None], X, 0.0)  # (T, p)
         residual = jnp.where(mask, y - f0, 0.0)
         # the precision is A'A: its factor from A's QR, which float32 keeps
         # accurate where forming A'A (condition 1e6 on a sharp curve) would not
@@ -142,25 +145,6 @@ def build_linear_moves(
 
     def keep(key: Any, values: dict[str, Any]) -> tuple[Any, Any]:
         return values, jnp.zeros(())
-
-    def propose(key: Any, x: Any, logdensity_fn: Any) -> tuple[Any, Any]:
-        """One of ``changes(key, values) -> (values', log q ratio of the
-        change)``, picked at random, then s drawn from the conditional."""
-        k_pick, k_change, k_draw = random.split(key, 3)
-        values = values_of(x)
-        pick = random.randint(k_pick, (), 0, len(changes))
-        new, correction = lax.switch(pick, changes, k_change, values)
-        mean, chol = conditional(new, tempering(x, logdensity_fn))
-        s_new = mean + _solve_upper(chol.T, random.normal(k_draw, (p,)))
-        new = {**new, **{n: s_new[j] for j, n in enumerate(linear)}}
-        x_new = x_of(new)
-        # the reverse move undoes the change, then draws s at the old values
-        s = jnp.stack([values[n] for n in linear])
-        back_mean, back_chol = conditional(values, tempering(x_new, logdensity_fn))
-        correction += log_density(s, back_mean, back_chol)
-        correction -= log_density(s_new, mean, chol)
-        # the proposal is made in the values' space: the Jacobians of x
-        return x_new, correction + space.log_jacobian(x) - space.log_jacobian(x_new)
 
     def redraw(name: str, component: int | None) -> Callable[..., Any]:
         """A new value of site ``name`` (one component of it) from its prior."""
@@ -191,9 +175,48 @@ def build_linear_moves(
     weights = weight_site(prior)
     if weights in sites:
         changes += [redraw(weights, k) for k in range(len(prior.families))]
-    # one proposal that picks its change: the conditional is compiled once,
-    # not once per change; a round is as many steps as there are changes
-    return metropolis_rounds([propose], in_support, n_rounds * len(changes))
+
+    def moves(key: Any, x: Any, lam: Any) -> tuple[Any, Any]:
+        def target(x: Any) -> Any:
+            return log_prior(x) + lam * log_likelihood(x)
+
+        def step(i: Any, carry: Any) -> Any:
+            """One change picked at random (one ``lax.switch``: the Gaussian
+            is compiled once, not once per change), then s drawn from the
+            Gaussian at the changed values."""
+            x, log_p, gaussian, accepted, key = carry
+            key, k_pick, k_change, k_draw, k_accept = random.split(key, 5)
+            values = values_of(x)
+            pick = random.randint(k_pick, (), 0, len(changes))
+            new, correction = lax.switch(pick, changes, k_change, values)
+            new_gaussian = conditional(new, lam)
+            mean, chol = new_gaussian
+            s_new = mean + _solve_upper(chol.T, random.normal(k_draw, (p,)))
+            x_new = x_of({**new, **{n: s_new[j] for j, n in enumerate(linear)}})
+            # the reverse move undoes the change, then draws s at the old values
+            s = jnp.stack([values[n] for n in linear])
+            correction += log_density(s, *gaussian) - log_density(s_new, *new_gaussian)
+            # the proposal is made in the values' space: the Jacobians of x
+            correction += space.log_jacobian(x) - space.log_jacobian(x_new)
+            log_p_new = target(x_new)
+            accept = accepts_step(
+                k_accept, log_p_new - log_p + correction, x_new, in_support
+            )
+            return (
+                jnp.where(accept, x_new, x),
+                jnp.where(accept, log_p_new, log_p),
+                jax.tree.map(partial(jnp.where, accept), new_gaussian, gaussian),
+                accepted + accept,
+                key,
+            )
+
+        # a round is as many steps as there are changes
+        n_steps = n_rounds * len(changes)
+        carry = (x, target(x), conditional(values_of(x), lam), 0.0, key)
+        x, _, _, accepted, _ = lax.fori_loop(0, n_steps, step, carry)
+        return x, accepted / max(n_steps, 1)
+
+    return moves
 
 
 # The two helpers below are written with plain array operations: under vmap,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["Proposal", "metropolis_rounds", "spread_step"]
+__all__ = ["Proposal", "accepts_step", "metropolis_rounds", "spread_step"]
 
 Proposal = Callable[[Any, Any, Callable[[Any], Any]], tuple[Any, Any]]
 
@@ -46,11 +46,9 @@ def metropolis_rounds(
             key, k_propose, k_accept = random.split(key, 3)
             x_new, correction = lax.switch(i % n, branches, k_propose, x)
             log_p_new = logdensity_fn(x_new)
-            log_ratio = log_p_new - log_p + correction
-            ok = jnp.isfinite(log_ratio) & jnp.isfinite(x_new).all()
-            ok = ok & in_support(x_new)
-            log_u = jnp.log(random.uniform(k_accept))
-            accept = ok & (log_u < jnp.where(ok, log_ratio, -jnp.inf))
+            accept = accepts_step(
+                k_accept, log_p_new - log_p + correction, x_new, in_support
+            )
             return (
                 jnp.where(accept, x_new, x),
                 jnp.where(accept, log_p_new, log_p),
@@ -63,6 +61,20 @@ def metropolis_rounds(
         return x, accepted / (n_rounds * n)
 
     return moves
+
+
+def accepts_step(
+    key: Any, log_ratio: Any, x_new: Any, in_support: Callable[[Any], Any]
+) -> Any:
+    """Whether a Metropolis-Hastings step to ``x_new`` is taken: with
+    probability ``min(1, exp(log_ratio))`` (target and proposal ratio), never
+    when the ratio or ``x_new`` is not finite or ``x_new`` lies outside S."""
+    import jax.numpy as jnp
+    from jax import random
+
+    ok = jnp.isfinite(log_ratio) & jnp.isfinite(x_new).all() & in_support(x_new)
+    log_u = jnp.log(random.uniform(key))
+    return ok & (log_u < jnp.where(ok, log_ratio, -jnp.inf))
 
 
 def spread_step(key: Any, typical: float) -> Any:
