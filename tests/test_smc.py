@@ -95,7 +95,7 @@ def near_wall_symmetry(small_prior):  # noqa: F811
 @pytest.fixture(scope="module")
 def near_wall_linear(small_prior):  # noqa: F811
     # ilog2 alone: the moves redraw (c, a) from their conditional at every
-    # stage's lambda, which is read off the tempered target
+    # stage's lambda, which the stage passes to the move
     return _fit_near_wall(small_prior, linear_moves=2)
 
 

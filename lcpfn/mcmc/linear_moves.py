@@ -35,7 +35,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from lcpfn.mcmc.metropolis import accepts_step, spread_step
+from lcpfn.mcmc.metropolis import is_accepted, spread_step
 from lcpfn.mcmc.model import (
     clean_curves,
     parameter_values,
@@ -98,7 +98,7 @@ def build_linear_moves(
     linear, shapes = linear_sites(prior)
     t, y, mask = data
     p = len(linear)
-    if not p:  # no amplitude to refit
+    if not p or not n_rounds:  # no amplitude to refit, or no move asked for
 
         def unmoved(key: Any, x: Any, lam: Any) -> tuple[Any, Any]:
             return x, jnp.asarray(0.0)
@@ -199,7 +199,7 @@ def build_linear_moves(
             # the proposal is made in the values' space: the Jacobians of x
             correction += space.log_jacobian(x) - space.log_jacobian(x_new)
             log_p_new = target(x_new)
-            accept = accepts_step(
+            accept = is_accepted(
                 k_accept, log_p_new - log_p + correction, x_new, in_support
             )
             return (
@@ -214,7 +214,7 @@ def build_linear_moves(
         n_steps = n_rounds * len(changes)
         carry = (x, target(x), conditional(values_of(x), lam), 0.0, key)
         x, _, _, accepted, _ = lax.fori_loop(0, n_steps, step, carry)
-        return x, accepted / max(n_steps, 1)
+        return x, accepted / n_steps
 
     return moves
 

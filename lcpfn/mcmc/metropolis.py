@@ -1,15 +1,18 @@
-"""Rounds of Metropolis-Hastings steps over a list of proposals (JAX).
+"""Metropolis-Hastings steps for the SMC moves (JAX).
 
-The moves of ``lcpfn.mcmc.symmetry_moves`` and ``lcpfn.mcmc.linear_moves``
-are lists of proposals ``propose(key, x, logdensity_fn) -> (x_new,
-correction)``, where ``correction`` is the log of the proposal's density
-ratio ``q(x | x_new) / q(x_new | x)`` in the unconstrained space x lives in.
-``metropolis_rounds`` makes one Metropolis-Hastings step per proposal, in
-turn, accepting with probability ``min(1, exp(logdensity_fn(x_new) -
-logdensity_fn(x) + correction))``; a proposal outside the truncation set S, or
-with a non-finite ratio, is refused. The proposals are branches of one
-``lax.switch``, so the target (and the check of S) is compiled once, not once
-per proposal.
+``is_accepted`` is the acceptance rule of every move here: with probability
+``min(1, exp(log_ratio))``, where the ratio is the target's plus the log of
+the proposal's density ratio ``q(x | x_new) / q(x_new | x)`` in the
+unconstrained space x lives in; a proposal outside the truncation set S, or
+with a non-finite ratio, is refused.
+
+The moves of ``lcpfn.mcmc.symmetry_moves`` are a list of proposals
+``propose(key, x, logdensity_fn) -> (x_new, correction)``, the correction
+being that log density ratio; ``metropolis_rounds`` makes one step per
+proposal, in turn. The proposals are branches of one ``lax.switch``, so the
+target (and the check of S) is compiled once, not once per proposal.
+(``lcpfn.mcmc.linear_moves`` runs its own steps: they carry the current
+point's Gaussian.)
 
 Shapes: x (d,) one particle's unconstrained parameters.
 """
@@ -19,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["Proposal", "accepts_step", "metropolis_rounds", "spread_step"]
+__all__ = ["Proposal", "is_accepted", "metropolis_rounds", "spread_step"]
 
 Proposal = Callable[[Any, Any, Callable[[Any], Any]], tuple[Any, Any]]
 
@@ -46,7 +49,7 @@ def metropolis_rounds(
             key, k_propose, k_accept = random.split(key, 3)
             x_new, correction = lax.switch(i % n, branches, k_propose, x)
             log_p_new = logdensity_fn(x_new)
-            accept = accepts_step(
+            accept = is_accepted(
                 k_accept, log_p_new - log_p + correction, x_new, in_support
             )
             return (
@@ -63,7 +66,7 @@ def metropolis_rounds(
     return moves
 
 
-def accepts_step(
+def is_accepted(
     key: Any, log_ratio: Any, x_new: Any, in_support: Callable[[Any], Any]
 ) -> Any:
     """Whether a Metropolis-Hastings step to ``x_new`` is taken: with
