@@ -490,7 +490,8 @@ def fit_smc(
             ``smc_settings_idle_l200_s4_rerun.md``). Since the moves carry
             the current point's Gaussian from step to step and are given
             lambda, the same settings take 23.8 s per curve instead of 31.9
-            (``smc_settings_carry_l50_s4_lin2_e0.9.md``).
+            (``smc_settings_carry_l50_s4_lin2_e0.9.md``; the two measured in
+            different sessions on the same 2-core machine type, idle).
 
     Returns:
         A ``Posterior`` (method "smc") whose diagnostics hold R-hat and ESS
