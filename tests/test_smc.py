@@ -52,9 +52,9 @@ def near_wall(small_prior):  # noqa: F811
 def two_curves(small_prior, near_wall):  # noqa: F811
     """(OTHER, NEAR_WALL) with 100 particles at target ESS 0.5: "first"
     without repeats, "again" where curve 1 alone failed and was sampled again
-    with 400 particles at target ESS 0.9 (the sampler near_wall compiled).
-    ``converged`` is a stub here: curve 0 always passes, curve 1 once its
-    final ESS shows more than 100 particles."""
+    at target ESS 0.9, with 100 particles, then 400 (the sampler near_wall
+    compiled). ``converged`` is a stub here: curve 0 always passes, curve 1
+    once its final ESS shows more than 100 particles."""
     y = np.stack([OTHER, NEAR_WALL])
     fits = {}
     for name, max_particles in (("first", 100), ("again", 1600)):
@@ -154,10 +154,22 @@ def test_a_curve_that_did_not_converge_is_sampled_again_with_more_particles(
     _assert_near_wall_posterior(draws)
 
 
-def test_repeats_multiply_the_particles_up_to_max_particles():
-    assert smc._escalations(1000, None) == [4000, 16000]
-    assert smc._escalations(1000, 15999) == [4000]
-    assert smc._escalations(1000, 1000) == []
+def test_repeats_temper_gently_then_multiply_the_particles_up_to_max_particles():
+    def ladder(target_ess, max_particles):
+        settings = smc._Settings(
+            n_steps=100, n_runs=4, n_particles=1000, n_mcmc_steps=1,
+            n_leapfrog=50, waste_free=0, chain_length=4, target_ess=target_ess,
+            symmetry_rounds=4, linear_rounds=2,
+        )  # fmt: skip
+        return [
+            (r.n_particles, r.target_ess) for r in smc._repeats(settings, max_particles)
+        ]
+
+    gentle = smc.REPEAT_TARGET_ESS
+    assert ladder(0.7, None) == [(1000, gentle), (4000, gentle), (16000, gentle)]
+    assert ladder(0.7, 15999) == [(1000, gentle), (4000, gentle)]
+    assert ladder(0.95, 4000) == [(4000, 0.95)]  # never coarser than asked
+    assert ladder(0.7, 1000) == []
 
 
 def test_every_draw_lies_in_the_support(near_wall):

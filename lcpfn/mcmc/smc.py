@@ -47,13 +47,16 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   modes, which their R-hat and log-evidence spread show.
 
 A curve whose diagnostics fail (``lcpfn.mcmc.posterior.converged``) is
-sampled again, from fresh random numbers, with ``ESCALATION`` times the
-particles and a target ESS of at least ``REPEAT_TARGET_ESS``, as long as
-that stays within ``max_particles``: a mode that few of 1,000 particles reach
-is found by some of 4,000, and gentler tempering weighs the modes better. On
-the worst reference curve (log sigma -6.4, 40 % observed) with 4,000
-particles the runs' log evidence spread (sd) was 0.07 nats at target ESS 0.9
-and 1.14 at 0.7, max R-hat 1.019 and 1.042
+sampled again, from fresh random numbers: first with the same particles
+tempered more gently (target ESS ``REPEAT_TARGET_ESS``, if ``target_ess`` is
+below it: about twice the stages), then with ``ESCALATION`` times the
+particles at a time, as long as that stays within ``max_particles``. A
+curve that 0.7's coarser steps leave with runs in different modes mostly
+converges at 0.9 for 1.8 times the cost (``smc_settings_carry_*``); a mode
+that few of 1,000 particles reach is found by some of 4,000. On the worst
+reference curve (log sigma -6.4, 40 % observed) with 4,000 particles the
+runs' log evidence spread (sd) was 0.07 nats at target ESS 0.9 and 1.14 at
+0.7, max R-hat 1.019 and 1.042
 (``smc_settings_curve6_p4000_l50_s4_lin2_e0.9.md``, ``..._e0.7.md``); neither
 reached R-hat 1.01, so by default that curve goes on to 16,000 particles.
 The first run is discarded, not pooled. The larger run's draws are thinned
@@ -108,8 +111,8 @@ from lcpfn.prior.spec import load as load_prior
 
 __all__ = ["ESCALATION", "REPEAT_TARGET_ESS", "fit_smc"]
 
-ESCALATION = 4  # a curve that did not converge is sampled again with 4x the particles
-REPEAT_TARGET_ESS = 0.9  # ... and tempered at least this gently
+REPEAT_TARGET_ESS = 0.9  # a curve that did not converge is tempered this gently,
+ESCALATION = 4  # then sampled with 4x the particles at a time
 
 _PRIOR_OVERSAMPLING = 10  # prior draws per particle; the LC-PFN prior accepts ~20 %
 _MAX_STAGES = 1000  # a safety cap; a curve that hits it is reported as unfinished
@@ -327,23 +330,32 @@ def _waste_free(p: Any, n_particles: Any, n_mcmc_steps: Any) -> int:
     return p
 
 
-def _escalations(n_particles: int, max_particles: Any) -> list[int]:
-    """The particle counts of the repeated runs, n_particles x ESCALATION^k up to
+def _repeats(settings: _Settings, max_particles: Any) -> list[_Settings]:
+    """The settings of the repeated runs, in order: the same particles
+    tempered at ``REPEAT_TARGET_ESS`` (if ``target_ess`` is below it), then
+    n_particles x ESCALATION^k particles at that target ESS, up to
     ``max_particles`` (None: ESCALATION^2 x n_particles; else an int >=
-    n_particles)."""
+    n_particles; n_particles itself: no repeats)."""
+    n = settings.n_particles
     if max_particles is None:
-        max_particles = n_particles * ESCALATION**2
+        max_particles = n * ESCALATION**2
     top = positive_int(max_particles, "max_particles")
-    if top < n_particles:
+    if top < n:
         raise InputError(
             f"max_particles must be at least n_particles; got max_particles="
-            f"{max_particles}, n_particles={n_particles}"
+            f"{max_particles}, n_particles={n}"
         )
-    counts, n = [], n_particles * ESCALATION
-    while n <= top:
-        counts.append(n)
-        n *= ESCALATION
-    return counts
+    if top == n:
+        return []
+    gentle = max(settings.target_ess, REPEAT_TARGET_ESS)
+    repeats = (
+        [replace(settings, target_ess=gentle)] if gentle > settings.target_ess else []
+    )
+    count = n * ESCALATION
+    while count <= top:
+        repeats.append(replace(settings, n_particles=count, target_ess=gentle))
+        count *= ESCALATION
+    return repeats
 
 
 def _sample(
@@ -446,13 +458,15 @@ def fit_smc(
         n_runs: independent particle populations per curve (the "chains" of
             the result: R-hat compares them).
         n_particles: particles per run (the "draws" of each chain).
-        max_particles: a curve whose diagnostics fail is sampled again with
-            ``ESCALATION`` (4) times the particles (and a target ESS of at
-            least ``REPEAT_TARGET_ESS``, 0.9) while that is at most
-            ``max_particles``; its draws are thinned back to ``n_particles``
-            per run. None (the default) is 16 x ``n_particles``: up to two
-            repeats, with 4,000 and 16,000 particles by default;
-            ``max_particles=n_particles`` turns the repeats off.
+        max_particles: a curve whose diagnostics fail is sampled again, at
+            a target ESS of at least ``REPEAT_TARGET_ESS`` (0.9): with the
+            same particles (if ``target_ess`` was lower), then with
+            ``ESCALATION`` (4) times the particles at a time while that is
+            at most ``max_particles``; the draws are thinned back to
+            ``n_particles`` per run. None (the default) is 16 x
+            ``n_particles``: up to three repeats, with 1,000, 4,000 and
+            16,000 particles by default; ``max_particles=n_particles``
+            turns the repeats off.
         n_mcmc_steps: HMC transitions per particle and stage.
         n_leapfrog: leapfrog steps per HMC transition.
         waste_free: 0 moves every particle by ``n_mcmc_steps`` transitions
@@ -527,7 +541,7 @@ def fit_smc(
             f"n_particles must be a multiple of chain_length; got n_particles="
             f"{n_particles}, chain_length={chain_length}"
         )
-    escalations = _escalations(settings.n_particles, max_particles)
+    repeats = _repeats(settings, max_particles)
     batch_size = positive_int(batch_size, "batch_size")
     seed = check_seed(seed)
     try:
@@ -557,15 +571,13 @@ def fit_smc(
         stats=stats,
     )
     posterior = posterior_of(seconds=seconds, compile_seconds=compile_seconds)
-    for level, count in enumerate(escalations, start=1):
+    for level, repeat in enumerate(repeats, start=1):
         rows = np.flatnonzero([not converged(d) for d in posterior.curve_diagnostics])
         if not rows.size:
             break
-        gentler = max(settings.target_ess, REPEAT_TARGET_ESS)
         more_seconds, more_compile = _sample_again(
-            prior, replace(settings, n_particles=count, target_ess=gentler), level,
-            keys, (t, y, mask), rows, draws, stats,
-        )  # fmt: skip
+            prior, repeat, level, keys, (t, y, mask), rows, draws, stats
+        )
         seconds += more_seconds / B
         compile_seconds += more_compile
         posterior = posterior_of(seconds=seconds, compile_seconds=compile_seconds)
