@@ -63,7 +63,14 @@ SBC_MIN_CURVES = 5 * N_BINS  # chi-square wants >= 5 expected per bin
 N_STEPS = 100
 IS_ESS_MIN = 1000
 TOLERANCE = 0.05  # nats
-PER_CURVE = ("log_likelihood", "converged", "r_hat_max", "ess_bulk_min", "n_particles")
+PER_CURVE = (
+    "log_likelihood",
+    "converged",
+    "r_hat_max",
+    "ess_bulk_min",
+    "n_particles",
+    "repeats",
+)
 
 
 def fit(method: str, y_obs: np.ndarray, prior, args, seed: int) -> object:
@@ -89,17 +96,22 @@ def scores(post, y: np.ndarray, k: int) -> dict[str, list]:
     pred = post.predict(np.arange(k + 1.0, N_STEPS + 1.0))
     diagnostics = post.curve_diagnostics
     stats = post.idata.sample_stats
-    particles = (
-        stats["n_particles"].transpose("curve", ...).values.reshape(len(y), -1)
-        if "n_particles" in stats
-        else np.zeros((len(y), 1))
-    )
+    per_curve = {
+        name: (
+            stats[name].transpose("curve", ...).values.reshape(len(y), -1).max(axis=1)
+            if name in stats
+            else np.zeros(len(y))
+        )
+        .astype(int)
+        .tolist()
+        for name in ("n_particles", "repeats")
+    }
     return {
         "log_likelihood": pred.log_prob(y[:, k:]).mean(1).tolist(),
         "converged": [converged(d) for d in diagnostics],
         "r_hat_max": [d.r_hat_max for d in diagnostics],
         "ess_bulk_min": [d.ess_bulk_min for d in diagnostics],
-        "n_particles": particles.max(axis=1).astype(int).tolist(),
+        **per_curve,
     }
 
 
@@ -229,9 +241,9 @@ def markdown(record: dict) -> str:
             {
                 "nuts": f"NUTS: 4 x ({s['nuts_warmup']} + {s['nuts_samples']})",
                 "smc": f"SMC: 4 runs x {s['smc_particles']} particles (a curve that "
-                f"did not converge sampled again with {ESCALATION} times as many "
-                f"at target ESS >= {REPEAT_TARGET_ESS}, up to "
-                f"{s['smc_max_particles']}), "
+                f"did not converge sampled again at target ESS >= {REPEAT_TARGET_ESS}"
+                f", with as many particles, then {ESCALATION} times as many at a "
+                f"time up to {s['smc_max_particles']}), "
                 f"{s['smc_steps']} HMC move(s) of {s['smc_leapfrog']} leapfrog "
                 "steps per stage, each after "
                 f"{s['smc_symmetry_moves']} rounds of symmetry moves and "
@@ -242,7 +254,7 @@ def markdown(record: dict) -> str:
         )
         + ". LL: mean log density of the unseen values.",
         "",
-        "| cutoff | method | curves | converged | sampled again (4 / 16 x particles) "
+        "| cutoff | method | curves | converged | sampled again (1 / 2 / 3 times) "
         "| IS-trusted curves | mean abs LL diff to IS | max abs LL diff "
         "| within 0.05 | mean LL | s / curve |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -265,13 +277,10 @@ def markdown(record: dict) -> str:
                 if trusted.any()
                 else ["-", "-", "-"]
             )  # fmt: skip
-            particles = np.array(row["n_particles"])
+            repeats = np.array(row.get("repeats", []))
             again = (
-                " / ".join(
-                    str((particles == ESCALATION**level * s["smc_particles"]).sum())
-                    for level in (1, 2)
-                )
-                if method == "smc"
+                " / ".join(str((repeats == level).sum()) for level in (1, 2, 3))
+                if method == "smc" and repeats.size
                 else "-"
             )
             lines.append(

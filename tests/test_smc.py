@@ -135,6 +135,8 @@ def test_a_curve_that_did_not_converge_is_sampled_again_with_more_particles(
     first, again = two_curves["first"], two_curves["again"]
     particles = again.idata.sample_stats["n_particles"].max(("chain", "draw"))
     assert particles.values.tolist() == [100, 400]  # no third run: it converged
+    repeats = again.idata.sample_stats["repeats"].max(("chain", "draw"))
+    assert repeats.values.tolist() == [0, 2]  # 100 particles at ESS 0.9, then 400
     # the repeat tempered more gently: target ESS 0.9, not the first run's 0.5
     assert again.curve_diagnostics[1].final_ess_min >= 0.9 * 400 - 1
     stages = [

@@ -64,8 +64,8 @@ to ``n_particles`` per run (every k-th, k = its particles / ``n_particles``;
 with the default chain length 4 and k = 4 that is the last state of every
 chain), so that all curves keep the same shape. R-hat and ESS are those of
 the draws kept; the per-run statistics (log evidence, final ESS,
-``n_particles``) are the larger run's, so ``n_particles`` says which curves
-were sampled again.
+``n_particles``) are the last run's, and ``repeats`` counts the curve's
+repeated runs.
 
 ``n_runs`` independent populations per curve play the role of chains. After
 lambda = 1 each run draws ``n_particles / chain_length`` ancestors by its
@@ -372,8 +372,8 @@ def _sample(
     Shapes:
         keys, ids (B,), data = (t, y, mask) (B, T) each  ->
         draws {site: (B, R, N, ...)},
-        stats {name: (B, R)} (with ``n_particles``), seconds per curve,
-        compile seconds
+        stats {name: (B, R)} (with ``n_particles``, and ``repeats`` = 0),
+        seconds per curve, compile seconds
     """
     draws, stats, seconds, compile_seconds = run_in_chunks(
         _build_runner, prior, settings, batch_size, keys, *data
@@ -393,6 +393,7 @@ def _sample(
         )
     stats = {k: v for k, v in stats.items() if k not in ("in_support", "finished")}
     stats["n_particles"] = np.full((len(ids), settings.n_runs), settings.n_particles)
+    stats["repeats"] = np.zeros((len(ids), settings.n_runs), dtype=int)
     return draws, stats, seconds, compile_seconds
 
 
@@ -425,6 +426,7 @@ def _sample_again(
         draws[name][rows] = value[:, :, k - 1 :: k]
     for name, value in new_stats.items():
         stats[name][rows] = value
+    stats["repeats"][rows] = level
     return seconds * len(rows), compile_seconds
 
 
