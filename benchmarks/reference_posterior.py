@@ -6,7 +6,7 @@ Usage:
         [--chunk 16] [--nuts-warmup 1000] [--nuts-samples 1000]
         [--smc-particles 1000] [--smc-max-particles 16000] [--smc-steps 1]
         [--smc-leapfrog 50] [--smc-symmetry-moves 4] [--smc-linear-moves 2]
-        [--smc-target-ess 0.7]
+        [--smc-target-ess 0.7] [--smc-draws N]
         [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
@@ -22,7 +22,9 @@ f(100) are ranked among L = 99 thinned posterior draws, and the ranks of all
 curves at a cutoff are tested for uniformity (chi-square on 10 bins, KS on
 randomized fractional ranks).
 Each sampler's convergence is judged by ``lcpfn.mcmc.posterior.converged``
-(R-hat <= 1.01, bulk ESS >= 400, no divergence); its cost is sampling seconds
+(R-hat <= 1.01, bulk ESS >= 400, no divergence), and the Monte Carlo error
+of its predictive's log density by ``Diagnostics.predictive_mcse`` (the
+spread of the LL score from one sampler run to the next); its cost is sampling seconds
 per curve (compilation excluded, SMC's repeated runs with more particles
 included), measured in the same run.
 
@@ -70,6 +72,7 @@ PER_CURVE = (
     "ess_bulk_min",
     "n_particles",
     "repeats",
+    "predictive_mcse",
 )
 
 
@@ -83,6 +86,7 @@ def fit(method: str, y_obs: np.ndarray, prior, args, seed: int) -> object:
             "symmetry_moves": args.smc_symmetry_moves,
             "linear_moves": args.smc_linear_moves,
             "target_ess": args.smc_target_ess,
+            "n_draws": args.smc_draws,
         },
         "nuts": {"n_warmup": args.nuts_warmup, "n_samples": args.nuts_samples},
     }[method]
@@ -111,6 +115,7 @@ def scores(post, y: np.ndarray, k: int) -> dict[str, list]:
         "converged": [converged(d) for d in diagnostics],
         "r_hat_max": [d.r_hat_max for d in diagnostics],
         "ess_bulk_min": [d.ess_bulk_min for d in diagnostics],
+        "predictive_mcse": [d.predictive_mcse for d in diagnostics],
         **per_curve,
     }
 
@@ -142,6 +147,9 @@ def main() -> None:
     parser.add_argument("--smc-symmetry-moves", type=int, default=4)
     parser.add_argument("--smc-linear-moves", type=int, default=2)
     parser.add_argument("--smc-target-ess", type=float, default=0.7)
+    parser.add_argument(
+        "--smc-draws", type=int, default=None, help="per run; default fit_smc's"
+    )
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
@@ -248,7 +256,8 @@ def markdown(record: dict) -> str:
                 "steps per stage, each after "
                 f"{s['smc_symmetry_moves']} rounds of symmetry moves and "
                 f"{s['smc_linear_moves']} of linear moves, target ESS "
-                f"{s.get('smc_target_ess', 0.9)}",
+                f"{s.get('smc_target_ess', 0.9)}, "
+                f"{s.get('smc_draws') or 'the default number of'} draws per run",
             }[m]
             for m in s["methods"]
         )
@@ -256,8 +265,8 @@ def markdown(record: dict) -> str:
         "",
         "| cutoff | method | curves | converged | sampled again (1 / 2 / 3 times) "
         "| IS-trusted curves | mean abs LL diff to IS | max abs LL diff "
-        "| within 0.05 | mean LL | s / curve |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| within 0.05 | mean LL | predictive MCSE mean / max | s / curve |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     imp = record["rows"]["importance"]
     failures = []
@@ -283,11 +292,13 @@ def markdown(record: dict) -> str:
                 if method == "smc" and repeats.size
                 else "-"
             )
+            mcse = np.array(row.get("predictive_mcse", []))
+            mcse_cell = f"{mcse.mean():.3f} / {mcse.max():.3f}" if mcse.size else "-"
             lines.append(
                 f"| {k} % | {method} | {n} | {sum(row['converged'])} | {again} | "
                 f"{trusted.sum()} | "
                 + " | ".join(cells)
-                + f" | {ll.mean():.3f} | {row['seconds'] / n:.1f} |"
+                + f" | {ll.mean():.3f} | {mcse_cell} | {row['seconds'] / n:.1f} |"
             )
             failures += [
                 f"| {k} % | {method} | {i} | {record['log_sigma'][i]:.2f} | "

@@ -26,6 +26,7 @@ OTHER = np.array([0.2, 0.3])  # a second curve, far from NEAR_WALL's posterior
 SMC = {
     "n_runs": 2,
     "n_particles": 400,
+    "n_draws": 400,
     "max_particles": 400,  # no repeated runs but where a test asks for them
     "n_mcmc_steps": 5,
     "n_leapfrog": 10,
@@ -74,6 +75,7 @@ def two_curves(small_prior, near_wall):  # noqa: F811
                 **{
                     **SMC,
                     "n_particles": 100,
+                    "n_draws": 100,
                     "max_particles": max_particles,
                     "target_ess": 0.5,
                 },
@@ -147,7 +149,7 @@ def test_a_curve_that_did_not_converge_is_sampled_again_with_more_particles(
         f.idata.posterior["ilog2.a"].transpose("curve", ...).values
         for f in (first, again)
     )
-    assert a.shape == b.shape == (2, 2, 100)  # thinned back to 100 per run
+    assert a.shape == b.shape == (2, 2, 100)  # n_draws per run, whatever the particles
     np.testing.assert_array_equal(a[0], b[0])  # curve 0 was left alone
     assert not np.isin(b[1], a[1]).any()  # curve 1's draws are the new run's
     post = again.idata.posterior.sel(curve=1)
@@ -159,13 +161,13 @@ def test_a_curve_that_did_not_converge_is_sampled_again_with_more_particles(
 def test_repeats_temper_gently_then_multiply_the_particles_up_to_max_particles():
     def ladder(target_ess, max_particles):
         settings = smc._Settings(
-            n_steps=100, n_runs=4, n_particles=1000, n_mcmc_steps=1,
+            n_steps=100, n_runs=4, n_particles=1000, n_draws=4000, n_mcmc_steps=1,
             n_leapfrog=50, waste_free=0, chain_length=4, target_ess=target_ess,
             symmetry_rounds=4, linear_rounds=2,
         )  # fmt: skip
-        return [
-            (r.n_particles, r.target_ess) for r in smc._repeats(settings, max_particles)
-        ]
+        repeats = smc._repeats(settings, max_particles)
+        assert all(r.n_draws == 4000 for r in repeats)  # the draws' shape stays
+        return [(r.n_particles, r.target_ess) for r in repeats]
 
     gentle = smc.REPEAT_TARGET_ESS
     assert ladder(0.7, None) == [(1000, gentle), (4000, gentle), (16000, gentle)]
@@ -186,6 +188,7 @@ def test_smc_diagnostics_are_its_own(near_wall):
     assert np.isfinite(d.log_evidence_sd) and d.log_evidence_sd >= 0
     # each stage keeps 90 % of the particles as ESS; the last one no fewer
     assert d.final_ess_min >= 0.9 * SMC["n_particles"] - 1
+    assert 0 < d.predictive_mcse < 0.1  # a moderate-noise curve, 800 draws
     stats_ = near_wall.idata.sample_stats
     assert {"log_evidence", "final_ess", "n_stages"} <= set(stats_.data_vars)
     assert (stats_["n_stages"].values >= 1).all()

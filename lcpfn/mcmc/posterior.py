@@ -38,6 +38,7 @@ __all__ = [
     "PosteriorPredictive",
     "converged",
     "convergence_warning",
+    "predictive_mcse",
     "summarize_diagnostics",
 ]
 
@@ -45,6 +46,8 @@ R_HAT_LIMIT = 1.01
 ESS_MIN = 400  # bulk ESS over all chains (Vehtari et al., 2021)
 _QUANTILE_TOL = 1e-9  # bisection stops when brackets are this narrow (y units)
 _ROWS_PER_PASS = 2**22  # predictive: (curves x draws x queries) per vectorized pass
+_MCSE_STEPS = 20  # the predictive's Monte Carlo error is measured at this many steps
+_MCSE_LEVELS = (np.arange(20) + 0.5) / 20  # and at these quantiles of it at each
 
 
 def _arviz() -> Any:
@@ -73,14 +76,54 @@ class Diagnostics:
     method: str = "nuts"
     log_evidence_sd: float = math.nan
     final_ess_min: float = math.nan
+    predictive_mcse: float = math.nan
+
+
+def predictive_mcse(
+    loc: np.ndarray, scale: np.ndarray, n_chains: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The Monte Carlo standard error of the log predictive density, per curve.
+
+    The predictive density at y is the mean over draws s of the Normal
+    density N(y; f_s(t), sigma_s). Each chain's own mean gives an estimate;
+    the standard deviation of their logs over sqrt(chains) is the standard
+    error of the pooled one (batch means, with the chains as batches: it
+    counts their autocorrelation and any disagreement between them, which
+    ArviZ's MCSE sees only where it exceeds the spread of single draws). It is
+    averaged over the predictive's quantiles at ``_MCSE_LEVELS`` (taken from
+    one predictive sample per draw), where a held-out value typically falls,
+    and over the given steps. On low-noise curves each draw's density is a
+    spike of width sigma, few draws are near a given y, and the error is
+    large. NaN with one chain.
+
+    Shapes: loc (B, S, Q) with S = chains x draws, chain after chain; scale
+    (B, S)  ->  (B,)
+    """
+    B, S, Q = loc.shape
+    if n_chains < 2:
+        return np.full(B, np.nan)
+    samples = loc + scale[..., None] * rng.standard_normal(loc.shape)
+    points = np.quantile(samples, _MCSE_LEVELS, axis=1)  # (L, B, Q)
+    out = np.empty(B)
+    for b in range(B):
+        z = (points[None, :, b, :] - loc[b, :, None, :]) / scale[b, :, None, None]
+        log_density = -0.5 * z**2 - np.log(scale[b, :, None, None])  # (S, L, Q)
+        per_chain = special.logsumexp(
+            log_density.reshape(n_chains, S // n_chains, *log_density.shape[1:]),
+            axis=1,
+        )  # (C, L, Q); the constant log(draws per chain) does not change the spread
+        spread = per_chain.std(axis=0, ddof=1) / math.sqrt(n_chains)
+        out[b] = np.nan_to_num(spread, nan=np.inf).mean()
+    return out
 
 
 def _curve_diagnostics(
-    idata: Any, stats: dict[str, np.ndarray], method: str
+    idata: Any, stats: dict[str, np.ndarray], method: str, mcse: np.ndarray
 ) -> list[Diagnostics]:
-    """One Diagnostics per curve, from an InferenceData with a ``curve`` dim.
+    """One Diagnostics per curve, from an InferenceData with a ``curve`` dim
+    and the predictive's MCSE per curve.
 
-    Shapes: stats (B, C, S) each  ->  B Diagnostics
+    Shapes: stats (B, C, S) each, mcse (B,)  ->  B Diagnostics
     """
     az = _arviz()
     B, C, _ = next(iter(stats.values())).shape
@@ -117,6 +160,7 @@ def _curve_diagnostics(
             method=method,
             log_evidence_sd=float(log_z_sd[b]),
             final_ess_min=float(final_ess[b]),
+            predictive_mcse=float(mcse[b]),
         )
         for b in range(B)
     ]
@@ -139,6 +183,7 @@ def summarize_diagnostics(curves: Sequence[Diagnostics]) -> Diagnostics:
         method=curves[0].method,
         log_evidence_sd=nan_worst([d.log_evidence_sd for d in curves], np.nanmax),
         final_ess_min=nan_worst([d.final_ess_min for d in curves], np.nanmin),
+        predictive_mcse=nan_worst([d.predictive_mcse for d in curves], np.nanmax),
     )
 
 
@@ -226,8 +271,11 @@ class Posterior:
             k: np.broadcast_to(v[:, :, None], (B, C, S)) if v.ndim == 2 else v
             for k, v in stats.items()
         }
-        idata = self._inference_data(stats, np.random.default_rng(seed))
-        self.curve_diagnostics = tuple(_curve_diagnostics(idata, stats, method))
+        rng = np.random.default_rng(seed)
+        idata = self._inference_data(stats, rng)
+        loc, scale = self._components(self._unseen_steps())
+        mcse = predictive_mcse(loc, scale, C, rng)
+        self.curve_diagnostics = tuple(_curve_diagnostics(idata, stats, method, mcse))
         self.diagnostics = summarize_diagnostics(self.curve_diagnostics)
         self.idata = idata.isel(curve=0) if request.single else idata
 
@@ -272,6 +320,17 @@ class Posterior:
         steps = self._request.at(t_query).steps  # (B, Q)
         loc, _ = self._components(self._model_steps(steps))
         return loc[0] if self._request.single else np.moveaxis(loc, 1, 0)
+
+    def _unseen_steps(self) -> np.ndarray:
+        """``_MCSE_STEPS`` model steps from the one after the last observed
+        to the last of the grid (only the last if none is left).
+
+        Shapes: returns (B, _MCSE_STEPS)
+        """
+        t = np.where(np.isnan(self._request.y), -np.inf, self._request.t)
+        last = self._model_steps(t.max(axis=1, keepdims=True))
+        start = np.minimum(np.floor(last) + 1.0, self.n_steps)
+        return start + (self.n_steps - start) * np.linspace(0.0, 1.0, _MCSE_STEPS)
 
     def _model_steps(self, steps: np.ndarray) -> np.ndarray:
         return model_steps(steps, self.n_steps, self.horizon)
