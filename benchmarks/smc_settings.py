@@ -72,6 +72,7 @@ def main() -> None:
             n_runs=args.n_runs,
             n_particles=args.n_particles,
             max_particles=args.n_particles,  # the settings alone: no repeated runs
+            n_draws=args.n_particles,  # as when its results were measured
             n_mcmc_steps=args.n_mcmc_steps,
             n_leapfrog=args.n_leapfrog,
             waste_free=args.waste_free,

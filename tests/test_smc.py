@@ -223,6 +223,8 @@ def test_log_evidence_matches_importance_sampling(small_prior, near_wall):  # no
         ({"max_particles": 399}, "max_particles"),
         ({"max_particles": 0}, "max_particles"),
         ({"chain_length": 1}, "chain_length"),
+        ({"n_draws": 402}, "n_draws"),  # not a multiple of chain_length
+        ({"n_draws": 0}, "n_draws"),
         ({"target_ess": 1.0}, "target_ess"),
         ({"n_runs": 0}, "n_runs"),
         ({"n_mcmc_steps": 2.5}, "n_mcmc_steps"),

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-from lcpfn.mcmc.metropolis import is_accepted, spread_step
+from lcpfn.mcmc.metropolis import choose, is_accepted, spread_step
 from lcpfn.mcmc.model import (
     clean_curves,
     parameter_values,
@@ -202,13 +201,10 @@ def build_linear_moves(
             accept = is_accepted(
                 k_accept, log_p_new - log_p + correction, x_new, in_support
             )
-            return (
-                jnp.where(accept, x_new, x),
-                jnp.where(accept, log_p_new, log_p),
-                jax.tree.map(partial(jnp.where, accept), new_gaussian, gaussian),
-                accepted + accept,
-                key,
+            x, log_p, gaussian = choose(
+                accept, (x_new, log_p_new, new_gaussian), (x, log_p, gaussian)
             )
+            return x, log_p, gaussian, accepted + accept, key
 
         # a round is as many steps as there are changes
         n_steps = n_rounds * len(changes)

@@ -4,7 +4,8 @@
 ``min(1, exp(log_ratio))``, where the ratio is the target's plus the log of
 the proposal's density ratio ``q(x | x_new) / q(x_new | x)`` in the
 unconstrained space x lives in; a proposal outside the truncation set S, or
-with a non-finite ratio, is refused.
+with a non-finite ratio, is refused. ``choose`` then keeps the new state or
+the old one (SMC's HMC transitions use it too).
 
 The moves of ``lcpfn.mcmc.symmetry_moves`` are a list of proposals
 ``propose(key, x, logdensity_fn) -> (x_new, correction)``, the correction
@@ -20,9 +21,10 @@ Shapes: x (d,) one particle's unconstrained parameters.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
-__all__ = ["Proposal", "is_accepted", "metropolis_rounds", "spread_step"]
+__all__ = ["Proposal", "choose", "is_accepted", "metropolis_rounds", "spread_step"]
 
 Proposal = Callable[[Any, Any, Callable[[Any], Any]], tuple[Any, Any]]
 
@@ -52,12 +54,8 @@ def metropolis_rounds(
             accept = is_accepted(
                 k_accept, log_p_new - log_p + correction, x_new, in_support
             )
-            return (
-                jnp.where(accept, x_new, x),
-                jnp.where(accept, log_p_new, log_p),
-                accepted + accept,
-                key,
-            )
+            x, log_p = choose(accept, (x_new, log_p_new), (x, log_p))
+            return x, log_p, accepted + accept, key
 
         carry = (x, logdensity_fn(x), 0.0, key)
         x, _, accepted, _ = lax.fori_loop(0, n_rounds * n, step, carry)
@@ -78,6 +76,14 @@ def is_accepted(
     ok = jnp.isfinite(log_ratio) & jnp.isfinite(x_new).all() & in_support(x_new)
     log_u = jnp.log(random.uniform(key))
     return ok & (log_u < jnp.where(ok, log_ratio, -jnp.inf))
+
+
+def choose(accept: Any, new: Any, old: Any) -> Any:
+    """``new`` where ``accept``, else ``old``: pytrees of the same structure."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(partial(jnp.where, accept), new, old)
 
 
 def spread_step(key: Any, typical: float) -> Any:

@@ -103,6 +103,7 @@ from lcpfn.errors import InputError, SamplingError
 from lcpfn.mcmc.arguments import check_seed, model_inputs, open_unit, positive_int
 from lcpfn.mcmc.batching import run_in_chunks
 from lcpfn.mcmc.linear_moves import build_linear_moves
+from lcpfn.mcmc.metropolis import choose
 from lcpfn.mcmc.model import (
     WALL_WIDTH,
     clean_curves,
@@ -212,7 +213,7 @@ def _build_runner(prior: CurvePrior, s: _Settings) -> Callable[..., Any]:
             key, state, logdensity_fn, step_size, inv_mass, s.n_leapfrog
         )
         inside = in_support(new.position)
-        new = jax.tree.map(lambda a, b: jnp.where(inside, a, b), new, state)
+        new = choose(inside, new, state)
         return new, {"acceptance_rate": info.acceptance_rate * inside}
 
     def prior_particles(key: Any) -> Any:
@@ -542,20 +543,21 @@ def fit_smc(
         prior = load_prior(prior)
     if not isinstance(prior, CurvePrior):
         raise TypeError(f"prior must be a CurvePrior, a name or a path; got {prior!r}")
+    n_particles = positive_int(n_particles, "n_particles", minimum=2)
+    chain_length = positive_int(chain_length, "chain_length", minimum=2)
     settings = _Settings(
         n_steps=positive_int(n_steps, "n_steps", minimum=2),
         n_runs=positive_int(n_runs, "n_runs"),
-        n_particles=positive_int(n_particles, "n_particles", minimum=2),
+        n_particles=n_particles,
         n_draws=(
-            positive_int(n_draws, "n_draws")
-            if n_draws is not None
-            else positive_int(n_particles, "n_particles")
-            * positive_int(chain_length, "chain_length")
+            n_particles * chain_length
+            if n_draws is None
+            else positive_int(n_draws, "n_draws")
         ),
         n_mcmc_steps=positive_int(n_mcmc_steps, "n_mcmc_steps"),
         n_leapfrog=positive_int(n_leapfrog, "n_leapfrog"),
         waste_free=_waste_free(waste_free, n_particles, n_mcmc_steps),
-        chain_length=positive_int(chain_length, "chain_length", minimum=2),
+        chain_length=chain_length,
         target_ess=open_unit(target_ess, "target_ess"),
         symmetry_rounds=positive_int(symmetry_moves, "symmetry_moves", minimum=0),
         linear_rounds=positive_int(linear_moves, "linear_moves", minimum=0),
