@@ -53,14 +53,20 @@ def _lcpfn_from_checkout() -> bool:
 
 
 def _git_revision() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+    """The checkout's commit, with "+changes" when tracked files differ from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args],
             capture_output=True,
             text=True,
             check=True,
             cwd=Path(__file__).parent,
-        )
+        ).stdout.strip()
+
+    try:
+        revision = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return None
-    return out.stdout.strip()
+    return revision + ("+changes" if changed else "")

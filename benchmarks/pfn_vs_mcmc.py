@@ -22,12 +22,17 @@ and cutoff, as ``benchmarks/prior_accuracy.py`` does:
   the size a benchmark over thousands of curves uses), after a warm-up call;
   MCMC sampling time per curve in vmapped batches of ``--batch-size``
   (compilation reported apart), and the ratios: MCMC against the PFN one
-  curve at a time (an HPO worker) and batched against batched,
-- MCMC diagnostics per budget and cutoff: curves with max r_hat > 1.01 over
-  all parameters, with r_hat > 1.01 for the extrapolated value f(100), with
-  bulk ESS < 100 per chain, with divergences (NUTS), and SMC's own: the
-  largest spread (sd) of the runs' log evidence and the smallest final ESS.
-  No curve is excluded.
+  curve at a time (an HPO worker) and batched against batched, and each SMC
+  reference against each NUTS budget,
+- MCMC diagnostics per budget and cutoff: curves converged by
+  ``lcpfn.mcmc.posterior.converged``, the largest Monte Carlo error of a
+  curve's LL (``log_likelihood_mcse`` at its unseen values), curves with
+  max r_hat > 1.01 over all parameters, with r_hat > 1.01 for the
+  extrapolated value f(100), with bulk ESS < 100 per chain, with divergences
+  (NUTS), and SMC's own: the largest spread (sd) of the runs' log evidence
+  and the smallest final ESS.
+  No curve is excluded. SMC runs first (the reference), then each NUTS
+  budget; the results are written after each.
 
 Each cutoff's observed prefix is passed as it is, (N, cutoff): one compiled
 sampler per cutoff and budget. Padding every prefix with NaN to 80 steps
@@ -53,6 +58,7 @@ import lcpfn
 from lcpfn.evaluation import metrics
 from lcpfn.mcmc import fit_mcmc, fit_smc
 from lcpfn.mcmc.fit import METHOD_SETTINGS, fit_posterior
+from lcpfn.mcmc.posterior import converged
 from lcpfn.mcmc.smc import ESCALATION
 from lcpfn.prior.spec import from_dict
 
@@ -124,8 +130,10 @@ def smc_settings() -> dict:
         for name in METHOD_SETTINGS["smc"]
         if name not in ("n_runs", "n_particles")
     }
-    if settings["max_particles"] is None:  # fit_smc's default, spelled out
+    if settings["max_particles"] is None:  # fit_smc's defaults, spelled out
         settings["max_particles"] = f"{ESCALATION**2} x n_particles"
+    if settings["n_draws"] is None:
+        settings["n_draws"] = "n_particles x chain_length"
     return settings
 
 
@@ -188,11 +196,13 @@ def run_mcmc(prior, y: np.ndarray, args, method: str, budget: int) -> dict[int, 
             )
         pred = post.predict(np.arange(cutoff + 1.0, N_STEPS + 1.0))
         f_last = post.curves([float(N_STEPS)])[..., 0]  # (C * S, N)
-        f_last = f_last.reshape(args.n_chains, budget, -1)
+        f_last = f_last.reshape(args.n_chains, -1, len(y))  # (chains, draws, N)
         r_hat_f = np.array([float(az.rhat(f_last[..., b])) for b in range(len(y))])
         per_curve = post.curve_diagnostics
         out[c] = {
             **score(pred, y[:, cutoff:]),
+            "converged": np.array([converged(d) for d in per_curve]),
+            "ll_mcse": pred.log_likelihood_mcse(y[:, cutoff:]),
             "seconds": post.seconds,
             "compile_seconds": post.compile_seconds,
             "r_hat": np.array([d.r_hat_max for d in per_curve]),
@@ -231,6 +241,8 @@ def summarize(m: dict, pfn_ll: np.ndarray | None, n_chains: int) -> dict:
         compile_seconds=m["compile_seconds"],
         pfn_minus_mcmc_ll=float(diff.mean()),
         pfn_minus_mcmc_ll_ci95=metrics.bootstrap_ci(diff).tolist(),
+        curves_converged=int(m["converged"].sum()),
+        ll_mcse_max=float(m["ll_mcse"].max()),
         curves_r_hat_over_1_01=int((m["r_hat"] > 1.01).sum()),
         curves_r_hat_f_last_over_1_01=int((m["r_hat_f_last"] > 1.01).sum()),
         curves_ess_bulk_under_100_per_chain=int((m["ess_bulk"] < 100 * n_chains).sum()),
@@ -281,8 +293,8 @@ def main() -> None:
     pfn = run_pfn(model, y, args.pfn_batch)
     methods = {f"PFN {args.model}": {c: summarize(pfn[c], None, 0) for c in CUTOFFS}}
     # results are written after each budget: a run cut short keeps what it has
-    references = [("nuts", b) for b in args.budgets] + [
-        ("smc", p) for p in args.smc_particles
+    references = [("smc", p) for p in args.smc_particles] + [
+        ("nuts", b) for b in args.budgets
     ]
     for method, b in [(None, None), *references]:
         if method is not None:
@@ -436,6 +448,19 @@ def _markdown(r: dict) -> str:
             + " | ".join(f"{x:,.0f}x" for x in ratios)
             + " |"
         )
+    references = list(methods.items())[1:]
+    for name, rows in references:
+        for other, other_rows in references:
+            if name.startswith("SMC") and other.startswith("MCMC"):
+                ratios = [
+                    rows[k]["seconds_per_curve"] / other_rows[k]["seconds_per_curve"]
+                    for k in rows
+                ]
+                lines.append(
+                    f"| {name} / {other}: cost ratio | "
+                    + " | ".join(f"{x:.2f}x" for x in ratios)
+                    + " |"
+                )
     est = r.get("large_sample_estimate")
     if est and est["methods"]:
         lines += [
@@ -479,21 +504,25 @@ def _markdown(r: dict) -> str:
         "MCMC diagnostics (curves of "
         f"{c['n_curves']}; none excluded from the table above):",
         "",
-        "| budget, cutoff | r_hat > 1.01 (all params) | r_hat(f(100)) > 1.01 | "
+        "| budget, cutoff | converged | r_hat > 1.01 (all params) "
+        "| r_hat(f(100)) > 1.01 | "
         "bulk ESS < 100/chain | with divergences | max r_hat | divergences | "
-        "boundary rejections | max sd of log evidence (SMC) | min final ESS (SMC) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "boundary rejections | max sd of log evidence (SMC) | min final ESS (SMC) "
+        "| max MCSE of LL |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in list(methods.items())[1:]:
         for k, v in rows.items():
             lines.append(
-                f"| {name}, {k} | {v['curves_r_hat_over_1_01']} | "
+                f"| {name}, {k} | {v.get('curves_converged', '-')} | "
+                f"{v['curves_r_hat_over_1_01']} | "
                 f"{v['curves_r_hat_f_last_over_1_01']} | "
                 f"{v['curves_ess_bulk_under_100_per_chain']} | "
                 f"{v['curves_with_divergences']} | {v['r_hat_max']:.3f} | "
                 f"{v['n_divergences']} | {v['boundary_rejection_rate']:.2%} | "
                 f"{v.get('log_evidence_sd_max', np.nan):.2f} | "
-                f"{v.get('final_ess_min', np.nan):.0f} |"
+                f"{v.get('final_ess_min', np.nan):.0f} | "
+                f"{v.get('ll_mcse_max', np.nan):.3f} |"
             )
     lines += [
         "",

@@ -6,7 +6,7 @@ Usage:
         [--chunk 16] [--nuts-warmup 1000] [--nuts-samples 1000]
         [--smc-particles 1000] [--smc-max-particles 16000] [--smc-steps 1]
         [--smc-leapfrog 50] [--smc-symmetry-moves 4] [--smc-linear-moves 2]
-        [--smc-target-ess 0.7] [--smc-draws N]
+        [--smc-target-ess 0.7] [--smc-draws N] [--importance-curves N]
         [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
@@ -23,13 +23,18 @@ curves at a cutoff are tested for uniformity (chi-square on 10 bins, KS on
 randomized fractional ranks).
 Each sampler's convergence is judged by ``lcpfn.mcmc.posterior.converged``
 (R-hat <= 1.01, bulk ESS >= 400, no divergence), and the Monte Carlo error
-of its predictive's log density by ``Diagnostics.predictive_mcse`` (the
-spread of the LL score from one sampler run to the next); its cost is sampling seconds
+of its predictive's log density by ``Diagnostics.predictive_mcse`` (at
+typical points) and ``PosteriorPredictive.log_likelihood_mcse`` at the
+held-out values (the spread of their LL score from one sampler run to the
+next); its cost is sampling seconds
 per curve (compilation excluded, SMC's repeated runs with more particles
 included), measured in the same run.
 
 The work goes in chunks of ``--chunk`` curves: importance sampling for all
-cutoffs of a chunk (its prior draws are drawn again for each chunk), then
+cutoffs of a chunk (its prior draws are drawn again for each chunk; only
+chunks that start before ``--importance-curves``, default all: past them the
+fits serve SBC, and a chunk's importance sampling costs about what its
+sampling does at 10 %), then
 each sampler at each cutoff, seeded with ``--seed`` plus the chunk's first
 curve. Each cutoff has its own compiled sampler: padding the observed values
 with NaN to one width would compile once, but SMC's cost grows with the
@@ -73,6 +78,7 @@ PER_CURVE = (
     "n_particles",
     "repeats",
     "predictive_mcse",
+    "ll_mcse",
 )
 
 
@@ -116,6 +122,7 @@ def scores(post, y: np.ndarray, k: int) -> dict[str, list]:
         "r_hat_max": [d.r_hat_max for d in diagnostics],
         "ess_bulk_min": [d.ess_bulk_min for d in diagnostics],
         "predictive_mcse": [d.predictive_mcse for d in diagnostics],
+        "ll_mcse": pred.log_likelihood_mcse(y[:, k:]).tolist(),
         **per_curve,
     }
 
@@ -150,6 +157,9 @@ def main() -> None:
     parser.add_argument(
         "--smc-draws", type=int, default=None, help="per run; default fit_smc's"
     )
+    parser.add_argument(
+        "--importance-curves", type=int, default=None, help="default: all"
+    )
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
@@ -177,14 +187,21 @@ def main() -> None:
     }
     if path.exists():  # a killed run of the same settings resumes where it stopped
         done = json.loads(path.read_text())
-        if done["settings"] != record["settings"]:
+        # --importance-curves only says which chunks still get importance
+        # sampling, so it may change from one restart to the next
+        if {**done["settings"], "importance_curves": None} != {
+            **record["settings"],
+            "importance_curves": None,
+        }:
             sys.exit(f"{path} holds a run with other settings; choose another --out")
-        record = done
+        record = {**done, "settings": record["settings"]}
         print(f"resuming {path}", flush=True)
     rows = record["rows"]
+    importance_curves = args.importance_curves or args.n_curves
     for first in range(0, args.n_curves, args.chunk):
         part = slice(first, min(first + args.chunk, args.n_curves))
-        if len(rows["importance"][str(args.cutoffs[0])].get("ess", [])) < part.stop:
+        n_brute = len(rows["importance"][str(args.cutoffs[0])].get("ess", []))
+        if n_brute < part.stop and first < importance_curves:
             start = time.perf_counter()
             seen = [steps < k for k in args.cutoffs]
             brute = importance_predictive(
@@ -242,8 +259,9 @@ def markdown(record: dict) -> str:
         f"Command: `{record['command']}`",
         "",
         f"{s['n_curves']} curves of the LC-PFN prior (seed {s['seed']}); "
-        f"importance sampling from {s['n_draws']:,} prior draws "
-        f"({record['importance_seconds']:.0f} s for all rows), trusted where its "
+        f"importance sampling from {s['n_draws']:,} prior draws for the first "
+        f"{len(record['rows']['importance'][str(s['cutoffs'][0])].get('ess', []))}"
+        f" curves ({record['importance_seconds']:.0f} s in all), trusted where its "
         f"ESS >= {IS_ESS_MIN}. "
         + "; ".join(
             {
@@ -265,11 +283,12 @@ def markdown(record: dict) -> str:
         "",
         "| cutoff | method | curves | converged | sampled again (1 / 2 / 3 times) "
         "| IS-trusted curves | mean abs LL diff to IS | max abs LL diff "
-        "| within 0.05 | mean LL | predictive MCSE mean / max | s / curve |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| within 0.05 | mean LL | predictive MCSE mean / max "
+        "| MCSE of LL at held-out values mean / max | s / curve |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     imp = record["rows"]["importance"]
-    failures = []
+    failures, misses = [], []
     for k in s["cutoffs"]:
         for method in s["methods"]:
             row = record["rows"][method][str(k)]
@@ -279,7 +298,7 @@ def markdown(record: dict) -> str:
             n = len(ll)
             ref = np.array(imp[str(k)]["log_likelihood"][:n])
             trusted = np.array(imp[str(k)]["ess"][:n]) >= IS_ESS_MIN
-            diff = np.abs(ll - ref)[trusted]
+            diff = np.abs(ll[: len(ref)] - ref)[trusted]
             cells = (
                 [f"{diff.mean():.3f}", f"{diff.max():.3f}",
                  f"{(diff <= TOLERANCE).sum()} / {trusted.sum()}"]
@@ -292,14 +311,25 @@ def markdown(record: dict) -> str:
                 if method == "smc" and repeats.size
                 else "-"
             )
-            mcse = np.array(row.get("predictive_mcse", []))
-            mcse_cell = f"{mcse.mean():.3f} / {mcse.max():.3f}" if mcse.size else "-"
+            mcse_cells = [
+                f"{np.mean(v):.3f} / {np.max(v):.3f}" if len(v) else "-"
+                for v in (row.get("predictive_mcse", []), row.get("ll_mcse", []))
+            ]
             lines.append(
                 f"| {k} % | {method} | {n} | {sum(row['converged'])} | {again} | "
                 f"{trusted.sum()} | "
-                + " | ".join(cells)
-                + f" | {ll.mean():.3f} | {mcse_cell} | {row['seconds'] / n:.1f} |"
+                + " | ".join([*cells, f"{ll.mean():.3f}", *mcse_cells])
+                + f" | {row['seconds'] / n:.1f} |"
             )
+            ll_mcse = row.get("ll_mcse", [])
+            misses += [
+                f"| {k} % | {method} | {i} | {record['log_sigma'][i]:.2f} | "
+                f"{ll[i]:.4f} | {ref[i]:.4f} | {imp[str(k)]['ess'][i]:.0f} | "
+                + (f"{ll_mcse[i]:.4f} |" if i < len(ll_mcse) else "- |")
+                for i in np.flatnonzero(
+                    trusted & (np.abs(ll[: len(ref)] - ref) > TOLERANCE)
+                )
+            ]
             failures += [
                 f"| {k} % | {method} | {i} | {record['log_sigma'][i]:.2f} | "
                 f"{row['r_hat_max'][i]:.3f} | {row['ess_bulk_min'][i]:.0f} | "
@@ -321,6 +351,13 @@ def markdown(record: dict) -> str:
         "| particles |",
         "|---|---|---|---|---|---|---|",
         *(failures or ["| - | - | none | | | | |"]),
+        "",
+        f"IS-trusted curves more than {TOLERANCE} nats from importance sampling:",
+        "",
+        "| cutoff | method | curve | log sigma | LL | IS LL | IS ESS "
+        "| MCSE of LL at held-out values |",
+        "|---|---|---|---|---|---|---|---|",
+        *(misses or ["| - | - | none | | | | | |"]),
     ]
     for method in s["methods"]:
         lines += sbc_markdown(record["rows"][method], s["cutoffs"], method)

@@ -189,6 +189,9 @@ def test_smc_diagnostics_are_its_own(near_wall):
     # each stage keeps 90 % of the particles as ESS; the last one no fewer
     assert d.final_ess_min >= 0.9 * SMC["n_particles"] - 1
     assert 0 < d.predictive_mcse < 0.1  # a moderate-noise curve, 800 draws
+    pred = near_wall.predict([50.0, 100.0])
+    error = pred.log_likelihood_mcse(pred.median())  # one curve: a scalar
+    assert np.shape(error) == () and 0 < error < 0.1
     stats_ = near_wall.idata.sample_stats
     assert {"log_evidence", "final_ess", "n_stages"} <= set(stats_.data_vars)
     assert (stats_["n_stages"].values >= 1).all()

@@ -79,22 +79,47 @@ class Diagnostics:
     predictive_mcse: float = math.nan
 
 
+def chain_log_density(log_pdf: np.ndarray, n_chains: int) -> np.ndarray:
+    """Each chain's own log predictive density: the log of the mean over its
+    draws of the draws' densities.
+
+    Shapes: log_pdf (b, S, ...) with S = chains x draws, chain after chain
+    ->  (b, C, ...)
+    """
+    b, S = log_pdf.shape[:2]
+    per_chain = log_pdf.reshape(b, n_chains, S // n_chains, *log_pdf.shape[2:])
+    return special.logsumexp(per_chain, axis=2) - math.log(S // n_chains)
+
+
+def batch_means_se(per_chain: np.ndarray) -> np.ndarray:
+    """The standard error of a mean over draws from one estimate per chain:
+    their standard deviation over sqrt(chains) (batch means, with the chains as
+    batches: it counts their autocorrelation and any disagreement between
+    them, which ArviZ's MCSE sees only where it exceeds the spread of single
+    draws). An infinite estimate gives an infinite error.
+
+    Shapes: per_chain (b, C, ...)  ->  (b, ...)
+    """
+    n_chains = per_chain.shape[1]
+    with np.errstate(invalid="ignore"):
+        spread = per_chain.std(axis=1, ddof=1) / math.sqrt(n_chains)
+    return np.nan_to_num(spread, nan=np.inf)
+
+
 def predictive_mcse(
     loc: np.ndarray, scale: np.ndarray, n_chains: int, rng: np.random.Generator
 ) -> np.ndarray:
     """The Monte Carlo standard error of the log predictive density, per curve.
 
     The predictive density at y is the mean over draws s of the Normal
-    density N(y; f_s(t), sigma_s). Each chain's own mean gives an estimate;
-    the standard deviation of their logs over sqrt(chains) is the standard
-    error of the pooled one (batch means, with the chains as batches: it
-    counts their autocorrelation and any disagreement between them, which
-    ArviZ's MCSE sees only where it exceeds the spread of single draws). It is
-    averaged over the predictive's quantiles at ``_MCSE_LEVELS`` (taken from
-    one predictive sample per draw), where a held-out value typically falls,
-    and over the given steps. On low-noise curves each draw's density is a
-    spike of width sigma, few draws are near a given y, and the error is
-    large. NaN with one chain.
+    density N(y; f_s(t), sigma_s); ``batch_means_se`` of each chain's own
+    estimate gives the error of the pooled one. It is averaged over the
+    predictive's quantiles at ``_MCSE_LEVELS`` (taken from one predictive
+    sample per draw) and over the given steps: a typical point, where a
+    curve's held-out values may not fall (``PosteriorPredictive.
+    log_likelihood_mcse`` measures it at given values). On low-noise curves
+    each draw's density is a spike of width sigma, few draws are near a given
+    y, and the error is large. NaN with one chain.
 
     Shapes: loc (B, S, Q) with S = chains x draws, chain after chain; scale
     (B, S)  ->  (B,)
@@ -107,13 +132,9 @@ def predictive_mcse(
     out = np.empty(B)
     for b in range(B):
         z = (points[None, :, b, :] - loc[b, :, None, :]) / scale[b, :, None, None]
-        log_density = -0.5 * z**2 - np.log(scale[b, :, None, None])  # (S, L, Q)
-        per_chain = special.logsumexp(
-            log_density.reshape(n_chains, S // n_chains, *log_density.shape[1:]),
-            axis=1,
-        )  # (C, L, Q); the constant log(draws per chain) does not change the spread
-        spread = per_chain.std(axis=0, ddof=1) / math.sqrt(n_chains)
-        out[b] = np.nan_to_num(spread, nan=np.inf).mean()
+        log_pdf = -0.5 * z**2 - np.log(scale[b, :, None, None])  # (S, L, Q)
+        per_chain = chain_log_density(log_pdf[None], n_chains)  # (1, C, L, Q)
+        out[b] = batch_means_se(per_chain)[0].mean()
     return out
 
 
@@ -300,6 +321,7 @@ class Posterior:
         return PosteriorPredictive(
             loc,
             scale,
+            n_chains=next(iter(self._draws.values())).shape[1],
             steps=request.out(request.steps),
             observed=self.observed,
             single=request.single,
@@ -392,6 +414,8 @@ class PosteriorPredictive(PredictiveDistribution):
     return NumPy float64 arrays of shape (Q,) for one curve or (B, Q) for a
     batch, with a leading axis for several levels or samples. ``steps`` holds
     the query steps and ``observed`` the (t, y) given, in the user's units.
+    ``log_likelihood_mcse`` gives the Monte Carlo error of the mean log density
+    of given values, from the draws' ``n_chains`` chains (SMC: runs).
     """
 
     def __init__(
@@ -399,12 +423,14 @@ class PosteriorPredictive(PredictiveDistribution):
         loc: np.ndarray,
         scale: np.ndarray,
         *,
+        n_chains: int,
         steps: np.ndarray,
         observed: tuple[np.ndarray, np.ndarray],
         single: bool,
     ) -> None:
-        self._loc = loc  # (B, S, Q)
+        self._loc = loc  # (B, S, Q), S = chains x draws, chain after chain
         self._scale = scale  # (B, S)
+        self._n_chains = n_chains
         self.steps = steps
         self.observed = observed
         self._single = single
@@ -447,6 +473,32 @@ class PosteriorPredictive(PredictiveDistribution):
             return special.logsumexp(log_pdf, axis=1) - np.log(z.shape[1])
 
         return self._out(self._reduce(x, mixture_log_density))
+
+    def log_likelihood_mcse(self, y: Any) -> np.ndarray:
+        """The Monte Carlo standard error of the log-likelihood score of ``y``,
+        the mean of ``log_prob(y)`` over the query steps, per curve.
+
+        ``batch_means_se`` of each chain's own score (its own mixture's
+        density): on a curve whose values sit where few draws are, the error
+        is larger than ``Diagnostics.predictive_mcse``, its value at a typical
+        point, and this is the one that says how far the score of these
+        values may move from one sampler run to the next. NaN with one chain.
+
+        Shapes: y broadcasts against (Q,) or (B, Q)  ->  () or (B,)
+        """
+        x = self._broadcast(y, "y")
+        B, Q = x.shape
+        if self._n_chains < 2:
+            return self._out(np.full(B, np.nan))
+        out = np.empty(B)
+        for rows in self._row_chunks():
+            scale = self._scale[rows]
+            z = (x[rows, None, :] - self._loc[rows]) / scale[..., None]
+            with np.errstate(over="ignore"):
+                log_pdf = -0.5 * z**2 - np.log(scale)[..., None]
+            per_chain = chain_log_density(log_pdf, self._n_chains).mean(axis=2)
+            out[rows] = batch_means_se(per_chain)
+        return self._out(out)
 
     def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
         """Draws from the predictive: each draw follows one posterior curve.
