@@ -32,7 +32,8 @@ and cutoff, as ``benchmarks/prior_accuracy.py`` does:
   (NUTS), and SMC's own: the largest spread (sd) of the runs' log evidence
   and the smallest final ESS.
   No curve is excluded. SMC runs first (the reference), then each NUTS
-  budget; the results are written after each.
+  budget; the results are written after each, and a killed run started again
+  with the same arguments keeps the references it finished.
 
 Each cutoff's observed prefix is passed as it is, (N, cutoff): one compiled
 sampler per cutoff and budget. Padding every prefix with NaN to 80 steps
@@ -289,7 +290,9 @@ def main() -> None:
     y = lcpfn.sample_curves(prior, args.n_curves, N_STEPS, seed=args.seed).y
     y = y.double().numpy()
 
-    start = time.perf_counter()
+    config = {k: v for k, v in vars(args).items() if k != "out"}
+    done, elapsed = finished_references(args.out, config, model.card.get("sha256"))
+    start = time.perf_counter() - elapsed
     pfn = run_pfn(model, y, args.pfn_batch)
     methods = {f"PFN {args.model}": {c: summarize(pfn[c], None, 0) for c in CUTOFFS}}
     # results are written after each budget: a run cut short keeps what it has
@@ -298,12 +301,15 @@ def main() -> None:
     ]
     for method, b in [(None, None), *references]:
         if method is not None:
-            runs = run_mcmc(prior, y, args, method, b)
             name = (
                 f"MCMC {args.n_chains}x({b}+{b})"
                 if method == "nuts"
                 else f"SMC {args.n_chains}x{b}"
             )
+            if name in done:
+                methods[name] = {c: done[name][f"{c}%"] for c in CUTOFFS}
+                continue
+            runs = run_mcmc(prior, y, args, method, b)
             methods[name] = {
                 c: summarize(runs[c], pfn[c]["ll"], args.n_chains) for c in CUTOFFS
             }
@@ -311,7 +317,7 @@ def main() -> None:
             "benchmark": "pfn_vs_mcmc",
             "command": "python benchmarks/pfn_vs_mcmc.py " + " ".join(sys.argv[1:]),
             "machine": describe_machine(),
-            "config": {k: v for k, v in vars(args).items() if k != "out"},
+            "config": config,
             "model_sha256": model.card.get("sha256"),
             "n_parameters": model.card.get("n_parameters"),
             "prior": prior.name,
@@ -329,6 +335,21 @@ def main() -> None:
         }
         record["large_sample_estimate"] = large_sample_estimate(record, args.model)
         write(record, args.out)
+
+
+def finished_references(out: str, config: dict, model_sha256) -> tuple[dict, float]:
+    """The reference methods already in benchmarks/results/<out>.json from a run
+    with the same arguments and model (a killed run started again goes on from
+    there), and the seconds that run took; ({}, 0.0) when there is none."""
+    path = RESULTS / f"{out}.json"
+    if not path.exists():
+        return {}, 0.0
+    previous = json.loads(path.read_text())
+    if previous["config"] != config or previous["model_sha256"] != model_sha256:
+        return {}, 0.0
+    done = dict(list(previous["methods"].items())[1:])  # the PFN is measured again
+    print(f"resuming {path}: {', '.join(done) or 'no reference'} kept", flush=True)
+    return done, previous["seconds_total"]
 
 
 def write(record: dict, out: str) -> None:

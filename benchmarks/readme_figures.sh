@@ -33,5 +33,5 @@ step optuna_taskset.json "$PY" benchmarks/optuna_taskset.py --data-dir "$DATA" -
 step real_curves.json "$PY" benchmarks/real_curves.py --data-dir "$DATA" --n-curves 600 --n-mcmc 16
 step early_stopping.json "$PY" benchmarks/early_stopping.py --data-dir "$DATA" --model default \
     --orderings 40 --runs 20
-step pfn_vs_mcmc.json "$PY" benchmarks/pfn_vs_mcmc.py --n-curves 8 --budgets 250 \
-    --smc-particles 1000 --n-chains 4 --batch-size 8
+step pfn_vs_mcmc.json "$PY" benchmarks/pfn_vs_mcmc.py --model default --n-curves 16 \
+    --budgets 1000 --smc-particles 1000 --n-chains 4 --batch-size 16
