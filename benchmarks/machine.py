@@ -53,7 +53,8 @@ def _lcpfn_from_checkout() -> bool:
 
 
 def _git_revision() -> str | None:
-    """The checkout's commit, with "+changes" when tracked files differ from it."""
+    """The checkout's commit, with "+changes" when tracked files other than
+    benchmark results differ from it."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -66,7 +67,10 @@ def _git_revision() -> str | None:
 
     try:
         revision = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no")
+        changed = git(
+            "status", "--porcelain", "--untracked-files=no", "--",
+            ":(top)", ":(top,exclude)benchmarks/results",
+        )  # fmt: skip
     except (OSError, subprocess.CalledProcessError):
         return None
     return revision + ("+changes" if changed else "")

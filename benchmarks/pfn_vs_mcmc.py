@@ -33,7 +33,7 @@ and cutoff, as ``benchmarks/prior_accuracy.py`` does:
   and the smallest final ESS.
   No curve is excluded. SMC runs first (the reference), then each NUTS
   budget; the results are written after each, and a killed run started again
-  with the same arguments keeps the references it finished.
+  with the same arguments, code and machine keeps the references it finished.
 
 Each cutoff's observed prefix is passed as it is, (N, cutoff): one compiled
 sampler per cutoff and budget. Padding every prefix with NaN to 80 steps
@@ -243,7 +243,7 @@ def summarize(m: dict, pfn_ll: np.ndarray | None, n_chains: int) -> dict:
         pfn_minus_mcmc_ll=float(diff.mean()),
         pfn_minus_mcmc_ll_ci95=metrics.bootstrap_ci(diff).tolist(),
         curves_converged=int(m["converged"].sum()),
-        ll_mcse_max=float(m["ll_mcse"].max()),
+        ll_mcse_max=float(np.nanmax(m["ll_mcse"], initial=np.nan)),
         curves_r_hat_over_1_01=int((m["r_hat"] > 1.01).sum()),
         curves_r_hat_f_last_over_1_01=int((m["r_hat_f_last"] > 1.01).sum()),
         curves_ess_bulk_under_100_per_chain=int((m["ess_bulk"] < 100 * n_chains).sum()),
@@ -339,13 +339,23 @@ def main() -> None:
 
 def finished_references(out: str, config: dict, model_sha256) -> tuple[dict, float]:
     """The reference methods already in benchmarks/results/<out>.json from a run
-    with the same arguments and model (a killed run started again goes on from
-    there), and the seconds that run took; ({}, 0.0) when there is none."""
+    with the same arguments, model, code revision and machine (a killed run
+    started again goes on from there), and the seconds that run took; ({}, 0.0)
+    when there is none."""
     path = RESULTS / f"{out}.json"
     if not path.exists():
         return {}, 0.0
     previous = json.loads(path.read_text())
-    if previous["config"] != config or previous["model_sha256"] != model_sha256:
+    machine = describe_machine()
+    same = (
+        previous["config"] == config
+        and previous["model_sha256"] == model_sha256
+        and all(
+            previous["machine"].get(k) == machine[k]
+            for k in ("git_revision", "cpu", "gpu")
+        )
+    )
+    if not same:
         return {}, 0.0
     done = dict(list(previous["methods"].items())[1:])  # the PFN is measured again
     print(f"resuming {path}: {', '.join(done) or 'no reference'} kept", flush=True)

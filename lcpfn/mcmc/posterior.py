@@ -79,26 +79,30 @@ class Diagnostics:
     predictive_mcse: float = math.nan
 
 
-def chain_log_density(log_pdf: np.ndarray, n_chains: int) -> np.ndarray:
-    """Each chain's own log predictive density: the log of the mean over its
-    draws of the draws' densities.
+def _chain_log_density(log_pdf: np.ndarray, n_chains: int) -> np.ndarray:
+    """Each chain's own log predictive density, from its draws' log densities.
 
-    Shapes: log_pdf (b, S, ...) with S = chains x draws, chain after chain
-    ->  (b, C, ...)
+    The log of the mean over the chain's draws of their densities.
+
+    Shapes: log_pdf (B, S, ...) with S = chains x draws, chain after chain
+    ->  (B, C, ...)
     """
-    b, S = log_pdf.shape[:2]
-    per_chain = log_pdf.reshape(b, n_chains, S // n_chains, *log_pdf.shape[2:])
+    B, S = log_pdf.shape[:2]
+    per_chain = log_pdf.reshape(B, n_chains, S // n_chains, *log_pdf.shape[2:])
     return special.logsumexp(per_chain, axis=2) - math.log(S // n_chains)
 
 
-def batch_means_se(per_chain: np.ndarray) -> np.ndarray:
-    """The standard error of a mean over draws from one estimate per chain:
-    their standard deviation over sqrt(chains) (batch means, with the chains as
-    batches: it counts their autocorrelation and any disagreement between
-    them, which ArviZ's MCSE sees only where it exceeds the spread of single
-    draws). An infinite estimate gives an infinite error.
+def _batch_means_se(per_chain: np.ndarray) -> np.ndarray:
+    """The standard error of an estimate pooled over chains, from each chain's.
 
-    Shapes: per_chain (b, C, ...)  ->  (b, ...)
+    Their standard deviation over sqrt(chains) (batch means, with the chains
+    as batches: it counts their autocorrelation and any disagreement between
+    them, which ArviZ's MCSE sees only where it exceeds the spread of single
+    draws). To first order in the spread: where a chain has few draws near
+    the point, the log is skewed and the estimate errs high. An infinite
+    estimate gives an infinite error; callers need >= 2 chains.
+
+    Shapes: per_chain (B, C, ...)  ->  (B, ...)
     """
     n_chains = per_chain.shape[1]
     with np.errstate(invalid="ignore"):
@@ -112,8 +116,9 @@ def predictive_mcse(
     """The Monte Carlo standard error of the log predictive density, per curve.
 
     The predictive density at y is the mean over draws s of the Normal
-    density N(y; f_s(t), sigma_s); ``batch_means_se`` of each chain's own
-    estimate gives the error of the pooled one. It is averaged over the
+    density N(y; f_s(t), sigma_s); the spread of each chain's own estimate
+    gives the error of the pooled one (batch means, with the chains as
+    batches). It is averaged over the
     predictive's quantiles at ``_MCSE_LEVELS`` (taken from one predictive
     sample per draw) and over the given steps: a typical point, where a
     curve's held-out values may not fall (``PosteriorPredictive.
@@ -133,8 +138,8 @@ def predictive_mcse(
     for b in range(B):
         z = (points[None, :, b, :] - loc[b, :, None, :]) / scale[b, :, None, None]
         log_pdf = -0.5 * z**2 - np.log(scale[b, :, None, None])  # (S, L, Q)
-        per_chain = chain_log_density(log_pdf[None], n_chains)  # (1, C, L, Q)
-        out[b] = batch_means_se(per_chain)[0].mean()
+        per_chain = _chain_log_density(log_pdf[None], n_chains)  # (1, C, L, Q)
+        out[b] = _batch_means_se(per_chain)[0].mean()
     return out
 
 
@@ -287,6 +292,7 @@ class Posterior:
         self._request = request
         self._draws = {k: v.astype(np.float64) for k, v in draws.items()}
         B, C, S = next(iter(draws.values())).shape[:3]
+        self._n_chains = C
         # per-run statistics (SMC) are repeated along the draws
         stats = {
             k: np.broadcast_to(v[:, :, None], (B, C, S)) if v.ndim == 2 else v
@@ -321,7 +327,7 @@ class Posterior:
         return PosteriorPredictive(
             loc,
             scale,
-            n_chains=next(iter(self._draws.values())).shape[1],
+            n_chains=self._n_chains,
             steps=request.out(request.steps),
             observed=self.observed,
             single=request.single,
@@ -478,8 +484,9 @@ class PosteriorPredictive(PredictiveDistribution):
         """The Monte Carlo standard error of the log-likelihood score of ``y``,
         the mean of ``log_prob(y)`` over the query steps, per curve.
 
-        ``batch_means_se`` of each chain's own score (its own mixture's
-        density): on a curve whose values sit where few draws are, the error
+        Batch means, with the chains as batches: the standard deviation of
+        each chain's own score (from its own mixture's density) over
+        sqrt(chains). On a curve whose values sit where few draws are, the error
         is larger than ``Diagnostics.predictive_mcse``, its value at a typical
         point, and this is the one that says how far the score of these
         values may move from one sampler run to the next. NaN with one chain.
@@ -496,8 +503,8 @@ class PosteriorPredictive(PredictiveDistribution):
             z = (x[rows, None, :] - self._loc[rows]) / scale[..., None]
             with np.errstate(over="ignore"):
                 log_pdf = -0.5 * z**2 - np.log(scale)[..., None]
-            per_chain = chain_log_density(log_pdf, self._n_chains).mean(axis=2)
-            out[rows] = batch_means_se(per_chain)
+            per_chain = _chain_log_density(log_pdf, self._n_chains).mean(axis=2)
+            out[rows] = _batch_means_se(per_chain)
         return self._out(out)
 
     def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:

@@ -83,7 +83,7 @@ per curve (``smc_predictive_mcse.md``): past 4,000 draws the spread falls
 slowly. ``predictive_mcse`` (at typical points of the predictive) shows the
 trend but can be 3 times smaller than that spread;
 ``PosteriorPredictive.log_likelihood_mcse`` at the held-out values matched
-it within a factor of 2 over eight seeds at 4,000 draws
+it within 0.8-2.1 times over eight seeds at 4,000 draws
 (``smc_predictive_mcse_4000_8seeds.md``).
 
 Shapes: B curves, T observed steps, R runs, D draws per run, d unconstrained
