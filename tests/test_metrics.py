@@ -36,6 +36,13 @@ def test_closed_form_gaussian_crps_is_the_integral_definition(loc, scale, y):
     assert mt.crps_gaussian(loc, scale, y) == pytest.approx(exact, rel=1e-7)
 
 
+def test_gaussian_crps_of_a_vanishing_scale_is_the_absolute_error():
+    # a point forecast's CRPS is |y - loc|; with scale 5e-324, (y - loc) / scale
+    # overflows, and the closed form must still give that limit
+    out = mt.crps_gaussian([1.0, -2.0, 0.5], 5e-324, [0.0, 1.0, 0.5])
+    np.testing.assert_allclose(out, [1.0, 3.0, 0.0], atol=1e-300)
+
+
 def test_crps_from_quantiles_meets_the_gaussian_closed_form():
     y = np.linspace(-3.0, 3.0, 13).reshape(1, -1)  # (B = 1, Q = 13)
     taus = (np.arange(199) + 0.5) / 199

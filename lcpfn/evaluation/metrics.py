@@ -106,15 +106,18 @@ def crps_gaussian(loc: Any, scale: Any, y: Any) -> np.ndarray:
     """Closed-form CRPS of N(loc, scale^2) at y (Gneiting & Raftery, 2007).
 
     CRPS = scale [u (2 Phi(u) - 1) + 2 phi(u) - 1 / sqrt(pi)], u = (y - loc) /
-    scale. Shapes: elementwise, broadcasting.
+    scale, written with scale u = y - loc so that a scale so small that u
+    overflows gives the limit |y - loc|. Shapes: elementwise, broadcasting.
     """
     loc, scale, y = (np.asarray(a, dtype=np.float64) for a in (loc, scale, y))
     if not (scale > 0).all():
         raise InputError("scale must be > 0 everywhere")
-    u = (y - loc) / scale
-    pdf = np.exp(-0.5 * u**2) / np.sqrt(2.0 * np.pi)
-    return scale * (
-        u * (2.0 * special.ndtr(u) - 1.0) + 2.0 * pdf - 1.0 / np.sqrt(np.pi)
+    error = y - loc
+    with np.errstate(over="ignore"):  # u = +-inf: Phi is 0 or 1, phi is 0
+        u = error / scale
+        pdf = np.exp(-0.5 * u**2) / np.sqrt(2.0 * np.pi)
+    return error * (2.0 * special.ndtr(u) - 1.0) + scale * (
+        2.0 * pdf - 1.0 / np.sqrt(np.pi)
     )
 
 
