@@ -377,6 +377,20 @@ def _row(label: str, rows: dict, fmt) -> str:
     return f"| {label} | " + " | ".join(fmt(r) for r in rows.values()) + " |"
 
 
+def _cost_ratio(label: str, rows: dict, baseline: dict, kind: str, fmt: str) -> str:
+    """A table row: each cutoff's seconds per curve over the baseline's
+    ``seconds_per_curve<kind>``, formatted with ``fmt``."""
+    ratios = [
+        rows[k]["seconds_per_curve"] / baseline[k][f"seconds_per_curve{kind}"]
+        for k in rows
+    ]
+    return (
+        f"| {label}: cost ratio | "
+        + " | ".join(format(x, fmt) + "x" for x in ratios)
+        + " |"
+    )
+
+
 def _markdown(r: dict) -> str:
     c, m, fit = r["config"], r["machine"], r["fit_mcmc_settings"]
     methods = r["methods"]
@@ -458,39 +472,22 @@ def _markdown(r: dict) -> str:
             lambda v: f"{v['seconds_per_curve_batched']:.6f}",
         )
     )
-    for name, rows in list(methods.items())[1:]:
+    references = list(methods.items())[1:]
+    for name, rows in references:
         lines.append(
             _row(f"{name}: s/curve", rows, lambda v: f"{v['seconds_per_curve']:.2f}")
         )
-        ratios = [
-            rows[k]["seconds_per_curve"] / pfn[k]["seconds_per_curve_one"] for k in rows
-        ]
         lines.append(
-            f"| {name} / PFN one at a time: cost ratio | "
-            + " | ".join(f"{x:,.0f}x" for x in ratios)
-            + " |"
+            _cost_ratio(f"{name} / PFN one at a time", rows, pfn, "_one", ",.0f")
         )
-        ratios = [
-            rows[k]["seconds_per_curve"] / pfn[k]["seconds_per_curve_batched"]
-            for k in rows
-        ]
         lines.append(
-            f"| {name} / PFN batched: cost ratio | "
-            + " | ".join(f"{x:,.0f}x" for x in ratios)
-            + " |"
+            _cost_ratio(f"{name} / PFN batched", rows, pfn, "_batched", ",.0f")
         )
-    references = list(methods.items())[1:]
     for name, rows in references:
         for other, other_rows in references:
             if name.startswith("SMC") and other.startswith("MCMC"):
-                ratios = [
-                    rows[k]["seconds_per_curve"] / other_rows[k]["seconds_per_curve"]
-                    for k in rows
-                ]
                 lines.append(
-                    f"| {name} / {other}: cost ratio | "
-                    + " | ".join(f"{x:.2f}x" for x in ratios)
-                    + " |"
+                    _cost_ratio(f"{name} / {other}", rows, other_rows, "", ".2f")
                 )
     est = r.get("large_sample_estimate")
     if est and est["methods"]:

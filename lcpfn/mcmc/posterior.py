@@ -494,18 +494,16 @@ class PosteriorPredictive(PredictiveDistribution):
         Shapes: y broadcasts against (Q,) or (B, Q)  ->  () or (B,)
         """
         x = self._broadcast(y, "y")
-        B, Q = x.shape
         if self._n_chains < 2:
-            return self._out(np.full(B, np.nan))
-        out = np.empty(B)
-        for rows in self._row_chunks():
-            scale = self._scale[rows]
-            z = (x[rows, None, :] - self._loc[rows]) / scale[..., None]
+            return self._out(np.full(x.shape[0], np.nan))
+
+        def score_mcse(z: np.ndarray, scale: np.ndarray) -> np.ndarray:
             with np.errstate(over="ignore"):
                 log_pdf = -0.5 * z**2 - np.log(scale)[..., None]
             per_chain = _chain_log_density(log_pdf, self._n_chains).mean(axis=2)
-            out[rows] = _batch_means_se(per_chain)
-        return self._out(out)
+            return _batch_means_se(per_chain)
+
+        return self._out(self._reduce(x, score_mcse))
 
     def sample(self, n_samples: int, seed: int = 0) -> np.ndarray:
         """Draws from the predictive: each draw follows one posterior curve.
@@ -535,14 +533,14 @@ class PosteriorPredictive(PredictiveDistribution):
     ) -> np.ndarray:
         """``fn(z, scale)`` over curve chunks, z = (x - loc) / scale standardized.
 
-        Shapes: x (B, Q); fn: (b, S, Q), (b, S) -> (b, Q); returns (B, Q)
+        Shapes: x (B, Q); fn: (b, S, Q), (b, S) -> (b, ...); returns (B, ...)
         """
-        out = np.empty(x.shape)
+        parts = []
         for rows in self._row_chunks():
             scale = self._scale[rows]
             z = (x[rows, None, :] - self._loc[rows]) / scale[..., None]
-            out[rows] = fn(z, scale)
-        return out
+            parts.append(fn(z, scale))
+        return np.concatenate(parts)
 
     def _solve_cdf(self, level: float) -> np.ndarray:
         """The mixture's quantile at ``level`` per curve and step. Returns (B, Q).
