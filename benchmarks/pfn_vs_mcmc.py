@@ -29,8 +29,11 @@ and cutoff, as ``benchmarks/prior_accuracy.py`` does:
   curve's LL (``log_likelihood_mcse`` at its unseen values), curves with
   max r_hat > 1.01 over all parameters, with r_hat > 1.01 for the
   extrapolated value f(100), with bulk ESS < 100 per chain, with divergences
-  (NUTS), and SMC's own: the largest spread (sd) of the runs' log evidence
-  and the smallest final ESS.
+  (NUTS), and SMC's own: the largest spread (sd) of the runs' log evidence,
+  the smallest final ESS and the curves sampled again,
+- each reference's agreement with the SMC reference of the most particles:
+  the mean and largest absolute difference of the curves' LL, and how many
+  differ by more than 0.05 nats.
   No curve is excluded. SMC runs first (the reference), then each NUTS
   budget; the results are written after each, and a killed run started again
   with the same arguments, code and machine keeps the references it finished.
@@ -215,6 +218,8 @@ def run_mcmc(prior, y: np.ndarray, args, method: str, budget: int) -> dict[int, 
             "boundary_rejection_rate": post.diagnostics.boundary_rejection_rate,
             "warnings": [str(w.message) for w in caught],
         }
+        if method == "smc":  # the repeated runs per curve, (chain, draw, curve)
+            out[c]["repeats"] = post.idata.sample_stats["repeats"].values[0, 0]
         print(f"{method} {budget} {c}%: {post.seconds:.2f} s/curve", flush=True)
     return out
 
@@ -258,6 +263,8 @@ def summarize(m: dict, pfn_ll: np.ndarray | None, n_chains: int) -> dict:
         warnings=m["warnings"],
         per_curve_r_hat=m["r_hat"].tolist(),
     )
+    if "repeats" in m:
+        row["curves_sampled_again"] = int((m["repeats"] > 0).sum())
     return row
 
 
@@ -391,6 +398,29 @@ def _cost_ratio(label: str, rows: dict, baseline: dict, kind: str, fmt: str) -> 
     )
 
 
+def _particles(name: str) -> int:
+    """The particles per run of an SMC method's name, "SMC 4x1000" -> 1000."""
+    return int(name.rsplit("x", 1)[1])
+
+
+def _agreement(label: str, rows: dict, reference: str, reference_rows: dict) -> str:
+    """A table row: per cutoff, the mean and largest absolute difference of the
+    curves' LL to the reference's, and how many curves differ by > 0.05 nats."""
+    cells = []
+    for k in rows:
+        diff = np.abs(
+            np.subtract(
+                rows[k]["per_curve_log_likelihood"],
+                reference_rows[k]["per_curve_log_likelihood"],
+            )
+        )
+        cells.append(f"{diff.mean():.3f} / {diff.max():.3f} ({(diff > 0.05).sum()})")
+    return (
+        f"| {label}: abs LL difference to {reference} per curve, mean / max "
+        "(curves > 0.05) | " + " | ".join(cells) + " |"
+    )
+
+
 def _markdown(r: dict) -> str:
     c, m, fit = r["config"], r["machine"], r["fit_mcmc_settings"]
     methods = r["methods"]
@@ -489,6 +519,12 @@ def _markdown(r: dict) -> str:
                 lines.append(
                     _cost_ratio(f"{name} / {other}", rows, other_rows, "", ".2f")
                 )
+    smc = [(n, rows) for n, rows in references if n.startswith("SMC")]
+    if smc:
+        largest, reference_rows = max(smc, key=lambda item: _particles(item[0]))
+        for name, rows in references:
+            if name != largest:
+                lines.append(_agreement(name, rows, largest, reference_rows))
     est = r.get("large_sample_estimate")
     if est and est["methods"]:
         lines += [
@@ -536,8 +572,8 @@ def _markdown(r: dict) -> str:
         "| r_hat(f(100)) > 1.01 | "
         "bulk ESS < 100/chain | with divergences | max r_hat | divergences | "
         "boundary rejections | max sd of log evidence (SMC) | min final ESS (SMC) "
-        "| max MCSE of LL |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| max MCSE of LL | sampled again (SMC) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in list(methods.items())[1:]:
         for k, v in rows.items():
@@ -550,7 +586,8 @@ def _markdown(r: dict) -> str:
                 f"{v['n_divergences']} | {v['boundary_rejection_rate']:.2%} | "
                 f"{v.get('log_evidence_sd_max', np.nan):.2f} | "
                 f"{v.get('final_ess_min', np.nan):.0f} | "
-                f"{v.get('ll_mcse_max', np.nan):.3f} |"
+                f"{v.get('ll_mcse_max', np.nan):.3f} | "
+                f"{v.get('curves_sampled_again', '-')} |"
             )
     lines += [
         "",
