@@ -12,7 +12,8 @@ the same cutoff whose IS ESS was below 2,000, and estimates their LL again by
 importance sampling from ``--n-draws`` fresh prior draws (another seed). The
 log of an importance-sampling density estimate is biased low when its ESS is
 small (a lumpy mixture of few effective draws), so a miss that vanishes with
-more draws was the brute force's.
+more draws was the brute force's; the new estimate's Monte Carlo error
+(``ImportanceResult.score_mcse``) is shown beside it.
 
 Writes benchmarks/results/<run>_recheck.md.
 """
@@ -60,8 +61,8 @@ def main() -> None:
         f"(seed {args.seed}).",
         "",
         "| cutoff | curve | IS ESS | IS LL | SMC LL | IS again: ESS | IS again: LL "
-        "| SMC - IS again |",
-        "|---|---|---|---|---|---|---|---|",
+        "| IS again: MCSE of LL | SMC - IS again |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for k in s["cutoffs"]:
         imp, smc = record["rows"]["importance"][str(k)], record["rows"]["smc"][str(k)]
@@ -86,7 +87,8 @@ def main() -> None:
             new = again.log_density[j, k:].mean()
             lines.append(
                 f"| {k} % | {i} | {ess[i]:.0f} | {ref[i]:.4f} | {ll[i]:.4f} | "
-                f"{again.ess[j]:.0f} | {new:.4f} | {ll[i] - new:+.4f} |"
+                f"{again.ess[j]:.0f} | {new:.4f} | {again.score_mcse[j]:.4f} | "
+                f"{ll[i] - new:+.4f} |"
             )
     text = "\n".join(lines) + "\n"
     (RESULTS / f"{args.run}_recheck.md").write_text(text)

@@ -15,7 +15,9 @@ posterior predictive on the rest: the mean log density of the unseen values
 (the PFN's metric). The brute-force reference is importance sampling from
 ``--n-draws`` prior draws of the PFN's torch sampler
 (``lcpfn.mcmc.importance``); it is trusted where its effective sample size is
-at least 1,000, and there each sampler must be within 0.05 nats of it.
+at least 1,000, and there each sampler must be within 0.05 nats of it. Its
+own Monte Carlo error (``ImportanceResult.score_mcse``, batch means over its
+chunks of draws) is shown beside every miss, where the run recorded it.
 The same fits give simulation-based calibration (Talts et al., 2018; the
 ranks and tests of ``benchmarks/sbc.py``): each curve's true parameters and
 f(100) are ranked among L = 99 thinned posterior draws, and the ranks of all
@@ -219,6 +221,7 @@ def main() -> None:
                 within = slice(j * n, (j + 1) * n)
                 extend(row, "log_likelihood", brute.log_density[within, k:].mean(1))
                 extend(row, "ess", brute.ess[within])
+                extend(row, "mcse", brute.score_mcse[within])
             save(record, path)
         for k in args.cutoffs:
             for method in args.methods:
@@ -327,10 +330,12 @@ def markdown(record: dict) -> str:
                 + f" | {row['seconds'] / n:.1f} |"
             )
             ll_mcse = row.get("ll_mcse", [])
+            is_mcse = imp[str(k)].get("mcse", [])
             misses += [
                 f"| {k} % | {method} | {i} | {record['log_sigma'][i]:.2f} | "
                 f"{ll[i]:.4f} | {ref[i]:.4f} | {imp[str(k)]['ess'][i]:.0f} | "
                 + (f"{ll_mcse[i]:.4f} |" if len(ll_mcse) == n else "- |")
+                + (f" {is_mcse[i]:.4f} |" if i < len(is_mcse) else " - |")
                 for i in np.flatnonzero(
                     trusted & (np.abs(ll[: len(ref)] - ref) > TOLERANCE)
                 )
@@ -360,9 +365,9 @@ def markdown(record: dict) -> str:
         f"IS-trusted curves more than {TOLERANCE} nats from importance sampling:",
         "",
         "| cutoff | method | curve | log sigma | LL | IS LL | IS ESS "
-        "| MCSE of LL at held-out values |",
-        "|---|---|---|---|---|---|---|---|",
-        *(misses or ["| - | - | none | | | | | |"]),
+        "| MCSE of LL at held-out values | MCSE of IS LL |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(misses or ["| - | - | none | | | | | | |"]),
     ]
     for method in s["methods"]:
         lines += sbc_markdown(record["rows"][method], s["cutoffs"], method)

@@ -15,6 +15,15 @@ limit and trustworthy where the effective sample size
 ``(sum w)^2 / sum w^2`` is large; on sharp posteriors (many low-noise
 observations) it collapses, which ``ImportanceResult.ess`` says.
 
+Its Monte Carlo error comes from the chunks, which are independent batches of
+draws: the score S = mean over a curve's query steps of log p(y | data) is a
+smooth function of the chunks' sums of w_i and of w_i N(y; f_i, sigma_i), so
+to first order S - E S = sum_g z_g with, for chunk g,
+``z_g = mean_q num_g(q) / num(q) - den_g / den``, and its standard error is
+``sqrt(G / (G - 1) * sum_g z_g^2)`` over the G chunks
+(``ImportanceResult.score_mcse``). Like the estimate, it is only as good as
+the ESS: with few effective draws it is too small.
+
 Steps are the prior's grid (integers 1..n_steps): the reference is for prior
 curves, observed and queried on that grid.
 
@@ -41,10 +50,13 @@ _ELEMENTS_PER_PASS = 2**24  # (curves x draws x steps) of one numerator pass
 
 @dataclass(frozen=True)
 class ImportanceResult:
-    """Shapes: log_density (B, Q), ess (B,); n_draws prior draws per curve."""
+    """Shapes: log_density (B, Q), ess (B,), score_mcse (B,) (the Monte Carlo
+    standard error of the mean of a curve's ``log_density`` over its query
+    steps); n_draws prior draws per curve."""
 
     log_density: np.ndarray
     ess: np.ndarray
+    score_mcse: np.ndarray
     n_draws: int
 
 
@@ -96,6 +108,7 @@ def importance_predictive(
     log_w_sum = torch.full((B,), -math.inf, dtype=torch.float64)
     log_w2_sum = torch.full((B,), -math.inf, dtype=torch.float64)
     log_num = torch.full((B, int(cols.sum())), -math.inf, dtype=torch.float64)
+    chunk_den, chunk_num = [], []  # per chunk: (B,), (B, Q)
     for batch in iter_curves(prior, n_draws, n_steps, seed=seed, chunk_size=chunk_size):
         f = batch.y_clean.double()  # (N, T)
         log_sigma = batch.log_sigma.double()  # (N,)
@@ -104,21 +117,45 @@ def importance_predictive(
         log_w = -0.5 * sq.clamp(min=0) * torch.exp(-2 * log_sigma) - n_obs * (
             log_sigma + _HALF_LOG_2PI
         )
-        log_w_sum = torch.logaddexp(log_w_sum, torch.logsumexp(log_w, 1))
+        chunk_den.append(torch.logsumexp(log_w, 1))
+        log_w_sum = torch.logaddexp(log_w_sum, chunk_den[-1])
         log_w2_sum = torch.logaddexp(log_w2_sum, torch.logsumexp(2 * log_w, 1))
         # the numerator needs (curves, draws, queries): a few curves at a time
         fq = f[:, cols]  # (N, Q)
         block = max(1, _ELEMENTS_PER_PASS // fq.numel())
+        chunk_num.append(torch.empty_like(log_num))
         for lo in range(0, B, block):
             part = slice(lo, lo + block)
             term = log_w[part, :, None] + _normal_logpdf(
                 yq[part, None][..., cols], fq[None], log_sigma[None, :, None]
             )  # (b, N, Q)
-            log_num[part] = torch.logaddexp(log_num[part], torch.logsumexp(term, 1))
+            chunk_num[-1][part] = torch.logsumexp(term, 1)
+        log_num = torch.logaddexp(log_num, chunk_num[-1])
     log_density = torch.zeros((B, n_steps), dtype=torch.float64)
     log_density[:, cols] = log_num - log_w_sum[:, None]
     log_density = torch.where(asked, log_density, 0.0)
     ess = torch.exp(2 * log_w_sum - log_w2_sum)
     return ImportanceResult(
-        log_density=log_density.numpy(), ess=ess.numpy(), n_draws=n_draws
+        log_density=log_density.numpy(),
+        ess=ess.numpy(),
+        score_mcse=_score_mcse(
+            torch.stack(chunk_den), torch.stack(chunk_num), asked[:, cols]
+        ).numpy(),
+        n_draws=n_draws,
     )
+
+
+def _score_mcse(
+    log_den: torch.Tensor, log_num: torch.Tensor, asked: torch.Tensor
+) -> torch.Tensor:
+    """The delta-method standard error of each curve's mean log density over
+    its asked steps, with the chunks as independent batches (module docstring).
+
+    Shapes: log_den (G, B), log_num (G, B, Q), asked (B, Q)  ->  (B,)
+    """
+    G = log_den.shape[0]
+    share_den = torch.exp(log_den - torch.logsumexp(log_den, 0))  # (G, B)
+    share_num = torch.exp(log_num - torch.logsumexp(log_num, 0))  # (G, B, Q)
+    n_asked = asked.sum(1).clamp(min=1)
+    z = (share_num * asked).sum(2) / n_asked - share_den  # (G, B)
+    return torch.sqrt(G / max(G - 1, 1) * (z**2).sum(0))
