@@ -221,7 +221,11 @@ def main() -> None:
                 within = slice(j * n, (j + 1) * n)
                 extend(row, "log_likelihood", brute.log_density[within, k:].mean(1))
                 extend(row, "ess", brute.ess[within])
-                extend(row, "mcse", brute.score_mcse[within])
+                # chunks sampled before the field existed get None
+                missing = len(row["ess"]) - n - len(row.get("mcse", []))
+                extend(
+                    row, "mcse", [None] * missing + brute.score_mcse[within].tolist()
+                )
             save(record, path)
         for k in args.cutoffs:
             for method in args.methods:
@@ -335,7 +339,11 @@ def markdown(record: dict) -> str:
                 f"| {k} % | {method} | {i} | {record['log_sigma'][i]:.2f} | "
                 f"{ll[i]:.4f} | {ref[i]:.4f} | {imp[str(k)]['ess'][i]:.0f} | "
                 + (f"{ll_mcse[i]:.4f} |" if len(ll_mcse) == n else "- |")
-                + (f" {is_mcse[i]:.4f} |" if i < len(is_mcse) else " - |")
+                + (
+                    f" {is_mcse[i]:.4f} |"
+                    if i < len(is_mcse) and is_mcse[i] is not None
+                    else " - |"
+                )
                 for i in np.flatnonzero(
                     trusted & (np.abs(ll[: len(ref)] - ref) > TOLERANCE)
                 )

@@ -8,6 +8,7 @@ sampling run in benchmarks/reference_posterior.py and the slow test below.
 
 import itertools
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from scipy import stats
 from test_mcmc import NEAR_WALL, exact_near_wall, ilog2, small_prior  # noqa: F401
 
 from lcpfn.errors import InputError
-from lcpfn.mcmc import fit_posterior, fit_smc, smc
+from lcpfn.mcmc import fit_posterior, fit_smc, importance, smc
 from lcpfn.mcmc.baseline import McmcBaseline
 from lcpfn.mcmc.importance import importance_predictive
 
@@ -326,9 +327,10 @@ def test_importance_score_mcse_is_the_spread_of_the_score_between_seeds(
     of the mean log density over the query steps from one run: over 40 seeds
     of 200,000 draws (20 chunks), the root mean square of the estimates is
     within [0.7, 1.4] of the measured sd of the score (the sd's own sampling
-    error is about 11 % at 40 seeds; four sets of 40 seeds gave 1.06-1.21 at
-    an ESS near 1,000; leaving out the denominator's term would give about
-    1 / sqrt(20) = 0.22, several times too large)."""
+    error is about 11 % at 40 seeds; seeds 0-39 and three other sets of 40
+    gave 1.06-1.21 at an ESS near 1,000). Leaving out the denominator's term
+    would make each estimate about 1 / sqrt(19) = 0.23 nats, where the sd is
+    about 0.03."""
     y_obs = np.full((1, 100), np.nan)
     y_obs[0, :2] = NEAR_WALL
     y_query = np.full((1, 100), np.nan)
@@ -344,6 +346,32 @@ def test_importance_score_mcse_is_the_spread_of_the_score_between_seeds(
     ratio = np.sqrt((mcse**2).mean()) / scores.std(ddof=1)
     assert min(r.ess[0] for r in runs) > 500
     assert 0.7 < ratio < 1.4, (ratio, scores.std(ddof=1), mcse.mean())
+
+
+def test_importance_results_of_a_batch_are_those_of_each_curve_alone(
+    small_prior,  # noqa: F811
+    monkeypatch,
+):
+    """Curves asking for different steps, their numerators computed in several
+    blocks, get the density and score_mcse each gets alone from the same draws
+    (up to rounding); one chunk of draws gives NaN, not a zero error."""
+    monkeypatch.setattr(importance, "_ELEMENTS_PER_PASS", 5_000)
+    y_obs = np.full((3, 100), np.nan)
+    y_obs[:, :2] = NEAR_WALL
+    y_obs[2, 2] = 0.96
+    y_query = np.full((3, 100), np.nan)
+    y_query[0, [9, 79]] = [0.97, 0.99]
+    y_query[1, [3, 4]] = [0.96, 0.965]
+    y_query[2, 79] = 0.98
+    run = partial(importance_predictive, small_prior, n_draws=20_000, chunk_size=2_000)
+    batch = run(y_obs, y_query)
+    for j in range(3):
+        alone = run(y_obs[j : j + 1], y_query[j : j + 1])
+        np.testing.assert_allclose(batch.log_density[j], alone.log_density[0])
+        np.testing.assert_allclose(batch.score_mcse[j], alone.score_mcse[0])
+    assert np.isfinite(batch.score_mcse).all() and (batch.score_mcse > 0).all()
+    one_chunk = run(y_obs, y_query, chunk_size=20_000)
+    assert np.isnan(one_chunk.score_mcse).all()
 
 
 def test_importance_predictive_checks_its_arguments(small_prior):  # noqa: F811

@@ -21,8 +21,9 @@ smooth function of the chunks' sums of w_i and of w_i N(y; f_i, sigma_i), so
 to first order S - E S = sum_g z_g with, for chunk g,
 ``z_g = mean_q num_g(q) / num(q) - den_g / den``, and its standard error is
 ``sqrt(G / (G - 1) * sum_g z_g^2)`` over the G chunks
-(``ImportanceResult.score_mcse``). Like the estimate, it is only as good as
-the ESS: with few effective draws it is too small.
+(``ImportanceResult.score_mcse``; NaN with a single chunk). Like the
+estimate, it is only as good as the ESS: with few effective draws it is too
+small.
 
 Steps are the prior's grid (integers 1..n_steps): the reference is for prior
 curves, observed and queried on that grid.
@@ -149,13 +150,15 @@ def _score_mcse(
     log_den: torch.Tensor, log_num: torch.Tensor, asked: torch.Tensor
 ) -> torch.Tensor:
     """The delta-method standard error of each curve's mean log density over
-    its asked steps, with the chunks as independent batches (module docstring).
+    its asked steps, with the chunks as independent batches (module docstring);
+    NaN with one chunk or for a curve that asks for no step.
 
     Shapes: log_den (G, B), log_num (G, B, Q), asked (B, Q)  ->  (B,)
     """
     G = log_den.shape[0]
     share_den = torch.exp(log_den - torch.logsumexp(log_den, 0))  # (G, B)
     share_num = torch.exp(log_num - torch.logsumexp(log_num, 0))  # (G, B, Q)
-    n_asked = asked.sum(1).clamp(min=1)
-    z = (share_num * asked).sum(2) / n_asked - share_den  # (G, B)
-    return torch.sqrt(G / max(G - 1, 1) * (z**2).sum(0))
+    n_asked = asked.sum(1)
+    z = (share_num * asked).sum(2) / n_asked.clamp(min=1) - share_den  # (G, B)
+    se = torch.sqrt(G / max(G - 1, 1) * (z**2).sum(0))
+    return torch.where((n_asked > 0) & (G > 1), se, math.nan)

@@ -88,7 +88,7 @@ it within 0.8-2.1 times over eight seeds at 4,000 draws
 
 The curves of a batch are tempered in one vectorized loop, so every run
 takes as many stages as the slowest run of the batch: 20-25 stages paid for
-16-19.5 needed at 16 curves per batch. One curve at a time still costs 1.14-1.22
+15.8-19.5 needed at 16 curves per batch. One curve at a time still costs 1.14-1.22
 times as much per curve on a 2-core CPU, where wide operations amortize
 their fixed cost (``smc_batch_layout.md``); ``batch_size`` stays 16.
 
