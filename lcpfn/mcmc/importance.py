@@ -9,10 +9,10 @@ densities there::
     w_i = prod_t N(y_obs(t); f_i(t), sigma_i)           (observed t)
     p(y | data) = sum_i w_i N(y; f_i(t_q), sigma_i) / sum_i w_i
 
-Draws are streamed in chunks and reduced with running log-sum-exps, so memory
-stays bounded however many millions are drawn. The estimate is exact in the
-limit and trustworthy where the effective sample size
-``(sum w)^2 / sum w^2`` is large; on sharp posteriors (many low-noise
+Draws are streamed in chunks, each reduced to its log-sum-exps (B x Q values),
+so memory grows with the number of chunks, not with the millions drawn. The
+estimate is exact in the limit and trustworthy where the effective sample
+size ``(sum w)^2 / sum w^2`` is large; on sharp posteriors (many low-noise
 observations) it collapses, which ``ImportanceResult.ess`` says.
 
 Its Monte Carlo error comes from the chunks, which are independent batches of
@@ -106,10 +106,8 @@ def importance_predictive(
     cols = asked.any(0)  # (T,) the steps some curve asks for
     n_obs = obs.sum(1, keepdim=True)  # (B, 1)
     yo_sq = (obs * yo**2).sum(1, keepdim=True)  # (B, 1)
-    log_w_sum = torch.full((B,), -math.inf, dtype=torch.float64)
     log_w2_sum = torch.full((B,), -math.inf, dtype=torch.float64)
-    log_num = torch.full((B, int(cols.sum())), -math.inf, dtype=torch.float64)
-    chunk_den, chunk_num = [], []  # per chunk: (B,), (B, Q)
+    chunk_den, chunk_num = [], []  # per chunk: log sum w (B,), log numerator (B, Q)
     for batch in iter_curves(prior, n_draws, n_steps, seed=seed, chunk_size=chunk_size):
         f = batch.y_clean.double()  # (N, T)
         log_sigma = batch.log_sigma.double()  # (N,)
@@ -119,19 +117,19 @@ def importance_predictive(
             log_sigma + _HALF_LOG_2PI
         )
         chunk_den.append(torch.logsumexp(log_w, 1))
-        log_w_sum = torch.logaddexp(log_w_sum, chunk_den[-1])
         log_w2_sum = torch.logaddexp(log_w2_sum, torch.logsumexp(2 * log_w, 1))
         # the numerator needs (curves, draws, queries): a few curves at a time
         fq = f[:, cols]  # (N, Q)
         block = max(1, _ELEMENTS_PER_PASS // fq.numel())
-        chunk_num.append(torch.empty_like(log_num))
+        chunk_num.append(torch.empty((B, fq.shape[1]), dtype=torch.float64))
         for lo in range(0, B, block):
             part = slice(lo, lo + block)
             term = log_w[part, :, None] + _normal_logpdf(
                 yq[part, None][..., cols], fq[None], log_sigma[None, :, None]
             )  # (b, N, Q)
             chunk_num[-1][part] = torch.logsumexp(term, 1)
-        log_num = torch.logaddexp(log_num, chunk_num[-1])
+    den, num = torch.stack(chunk_den), torch.stack(chunk_num)  # (G, B), (G, B, Q)
+    log_w_sum, log_num = den.logsumexp(0), num.logsumexp(0)
     log_density = torch.zeros((B, n_steps), dtype=torch.float64)
     log_density[:, cols] = log_num - log_w_sum[:, None]
     log_density = torch.where(asked, log_density, 0.0)
@@ -139,9 +137,7 @@ def importance_predictive(
     return ImportanceResult(
         log_density=log_density.numpy(),
         ess=ess.numpy(),
-        score_mcse=_score_mcse(
-            torch.stack(chunk_den), torch.stack(chunk_num), asked[:, cols]
-        ).numpy(),
+        score_mcse=_score_mcse(den, num, asked[:, cols]).numpy(),
         n_draws=n_draws,
     )
 
