@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 _EPS = 1e-15  # keeps logit() finite where a bound is infinite
+# the narrowest soft range of Squash: 2 / width must be a finite float
+_MIN_WIDTH = 2.0 / np.finfo(np.float64).max
 
 
 class Transform:
@@ -225,6 +227,14 @@ class Squash(Transform):
                 f"soft bounds; got {self.lower=}, {self.soft_lower=}, "
                 f"{self.soft_upper=}, {self.upper=}"
             )
+        with np.errstate(over="ignore"):  # an overflowing width is rejected below
+            width = shi - slo
+        if not (np.isfinite(width) & (width >= _MIN_WIDTH)).all():
+            raise InputError(
+                "Squash needs a soft range width soft_upper - soft_lower between "
+                f"{_MIN_WIDTH:.3g} and the largest float; got {self.soft_lower=}, "
+                f"{self.soft_upper=}"
+            )
         # sigmoid values at the hard bounds: the range that is rescaled to [0, 1]
         sig_lo = np.where(np.isinf(lo), 0.0, special.expit(self._z_of(lo, slo, shi)))
         sig_hi = np.where(np.isinf(hi), 1.0, special.expit(self._z_of(hi, slo, shi)))
@@ -233,7 +243,8 @@ class Squash(Transform):
 
     @staticmethod
     def _z_of(x, slo, shi):
-        with np.errstate(invalid="ignore"):
+        # far outside a narrow soft range z overflows to +-inf: the sigmoid's limit
+        with np.errstate(invalid="ignore", over="ignore"):
             return 2.0 * (x - slo) / (shi - slo) - 1.0
 
     def n_curves(self) -> int | None:
@@ -280,7 +291,8 @@ class Squash(Transform):
         return (
             special.log_expit(z)
             + special.log_expit(-z)
-            + np.log(2.0 / (shi - slo))
+            + np.log(2.0)
+            - np.log(shi - slo)
             - np.log(sig_hi - sig_lo)
         )
 

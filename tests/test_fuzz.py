@@ -7,7 +7,7 @@ No other exception type may escape.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -85,6 +85,8 @@ def test_predict_with_random_steps_and_horizons(tiny, n, horizon, scale, data):
     y=hnp.arrays(np.float64, st.integers(1, 20), elements=values),
     p=st.floats(-10, 10),
 )
+@example(kind="loss", y=np.array([0.0]), p=2.225073858507e-311)  # subnormal range
+@example(kind="loss", y=np.array([0.0]), p=1.2e-308)
 def test_predict_through_transforms(tiny, kind, y, p):
     try:
         transform = {

@@ -82,6 +82,23 @@ def test_squash_is_the_papers_formula_at_hand_computed_points():
     assert np.isfinite(t.inverse(np.array([0.0, -0.5, 1.5]))).all()
 
 
+def test_narrowest_soft_range_has_finite_slopes_and_no_nan():
+    # 2 / width is just below the largest float: z overflows to +-inf a little
+    # outside the soft range, where y is the sigmoid's limit
+    width = 1.2e-308
+    t = tr.loss_curve(width)
+    x = np.array([0.0, width / 2, width, 0.5, 1e300])
+    with np.errstate(all="raise"):
+        y, slope = t.forward(x), t.log_slope(x)
+    np.testing.assert_allclose(y[:3], tr.loss_curve(1.0).forward(x[:3] / width))
+    # the slope is the unit-width one times 1 / width
+    expected = tr.loss_curve(1.0).log_slope(x[:3] / width) - np.log(width)
+    np.testing.assert_allclose(slope[:3], expected, rtol=1e-12)
+    # log_slope ~ -z: -2 * 0.5 / width, then -inf once z overflows
+    assert np.array_equal(y[3:], [0.0, 0.0])
+    assert slope[3] == pytest.approx(-1.0 / width) and slope[4] == -np.inf
+
+
 def test_loss_curve_is_decreasing_and_error_rate_is_one_minus():
     loss = tr.loss_curve(3.0)
     y = loss.forward(np.array([0.1, 1.0, 3.0, 10.0]))
@@ -110,6 +127,8 @@ def test_per_curve_parameters_apply_row_by_row():
         (lambda: tr.Squash(soft_lower=1.0, soft_upper=1.0), "soft_lower < soft_upper"),
         (lambda: tr.loss_curve(np.nan), "soft_upper must not be NaN"),
         (lambda: tr.Linear(np.zeros((2, 2)), 1.0), "lower must be a float or a"),
+        (lambda: tr.loss_curve(2.2e-311), "soft range width"),  # subnormal
+        (lambda: tr.Squash(soft_lower=-1e308, soft_upper=1e308), "soft range width"),
     ],
 )
 def test_bad_parameters_are_named(make, match):
