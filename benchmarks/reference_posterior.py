@@ -64,7 +64,13 @@ from lcpfn.mcmc.posterior import converged
 from lcpfn.mcmc.smc import ESCALATION, REPEAT_TARGET_ESS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sbc import posterior_draws, ranks, true_values, uniformity  # noqa: E402
+from sbc import (  # noqa: E402
+    cutoff_table,
+    cutoff_tests,
+    posterior_draws,
+    ranks,
+    true_values,
+)
 
 RESULTS = Path(__file__).parent / "results"
 N_RANKS, N_BINS = 99, 10
@@ -396,48 +402,15 @@ def sbc_markdown(rows: dict, cutoffs: list[int], method: str) -> list[str]:
             "",
             f"Not tested yet: fewer than {SBC_MIN_CURVES} curves at every cutoff.",
         ]
-    rng = np.random.default_rng(0)  # the randomized fractional ranks of KS
-    tests = {
-        k: {
-            name: uniformity(np.asarray(r), N_RANKS, N_BINS, rng)
-            for name, r in rows[str(k)]["ranks"].items()
-        }
-        for k in done
-    }
-    names = list(tests[done[0]])
-    n_tests = len(names) * len(done)
-    counts = ", ".join(f"{k} %: {len(rows[str(k)]['ranks'][names[0]])}" for k in done)
-    lines = [
+    ranks_at = {k: rows[str(k)]["ranks"] for k in done}
+    # rng: the randomized fractional ranks of KS
+    tests = cutoff_tests(ranks_at, N_RANKS, N_BINS, np.random.default_rng(0))
+    return [
         "",
         f"## Simulation-based calibration: {method}",
         "",
-        f"Ranks among L = {N_RANKS} thinned draws; chi-square p on {N_BINS} bins / "
-        "KS p of the randomized fractional ranks, per quantity and cutoff "
-        f"({counts} curves).",
-        "",
-        "| quantity | " + " | ".join(f"{k} %" for k in done) + " |",
-        "|---|" + "---|" * len(done),
+        *cutoff_table(tests, N_RANKS, N_BINS),
     ]
-    for name in names:
-        lines.append(
-            f"| {name} | "
-            + " | ".join(
-                f"{tests[k][name]['chi2_p']:.3f} / {tests[k][name]['ks_p']:.3f}"
-                for k in done
-            )
-            + " |"
-        )
-    smallest = {
-        test: min(t[name][test] for t in tests.values() for name in names)
-        for test in ("chi2_p", "ks_p")
-    }
-    lines += [
-        "",
-        f"Smallest p-value times the number of tests ({n_tests}, Bonferroni): "
-        f"chi-square {min(1.0, n_tests * smallest['chi2_p']):.3f}, KS "
-        f"{min(1.0, n_tests * smallest['ks_p']):.3f}.",
-    ]
-    return lines
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Usage:
                              [--smc-linear-moves 2]
                              [--n-chains 4] [--n-warmup 500] [--n-samples 500]
                              [--target-accept-prob 0.9] [--diagonal-mass] [--quick]
+    python benchmarks/sbc.py --from-run reference_posterior_256_draws4000 [--method smc]
 
 Talts et al. (2018), "Validating Bayesian inference algorithms with
 simulation-based calibration": draw parameters and a noisy curve from the
@@ -23,6 +24,10 @@ thinned from all chains, so autocorrelation does not clump the ranks.
 Uniformity is tested per quantity with a chi-square test on ``--n-bins``
 equal bins and a Kolmogorov-Smirnov test of the randomized fractional ranks
 (rank + U) / (L + 1), which are exactly uniform under the null hypothesis.
+
+``--from-run STEM`` fits nothing: it tests the ranks that
+``benchmarks/reference_posterior.py`` recorded in results/STEM.json, at each
+of its cutoffs, with L = 99 and 10 bins as recorded there.
 
 Writes benchmarks/results/sbc.{json,md,png} (``--out`` changes the stem).
 """
@@ -96,8 +101,162 @@ def uniformity(r: np.ndarray, n_ranks: int, n_bins: int, rng) -> dict:
     }
 
 
+def cutoff_tests(ranks_at: dict, n_ranks: int, n_bins: int, rng) -> dict:
+    """``uniformity`` of every quantity's ranks at every cutoff.
+
+    Shapes: ranks_at {cutoff: {quantity: (B,) ranks}} -> {cutoff: {quantity: dict}}
+    """
+    return {
+        k: {
+            name: uniformity(np.asarray(r), n_ranks, n_bins, rng)
+            for name, r in q.items()
+        }
+        for k, q in ranks_at.items()
+    }
+
+
+def cutoff_table(tests: dict, n_ranks: int, n_bins: int) -> list[str]:
+    """Markdown: chi-square / KS p per quantity and cutoff, and the Bonferroni line."""
+    cutoffs = list(tests)
+    names = list(tests[cutoffs[0]])
+    n_tests = len(names) * len(cutoffs)
+    counts = ", ".join(
+        f"{k} %: {sum(tests[k][names[0]]['bin_counts'])}" for k in cutoffs
+    )
+    lines = [
+        f"Ranks among L = {n_ranks} thinned draws; chi-square p on {n_bins} bins / "
+        "KS p of the randomized fractional ranks, per quantity and cutoff "
+        f"({counts} curves).",
+        "",
+        "| quantity | " + " | ".join(f"{k} %" for k in cutoffs) + " |",
+        "|---|" + "---|" * len(cutoffs),
+    ]
+    for name in names:
+        lines.append(
+            f"| {name} | "
+            + " | ".join(
+                f"{tests[k][name]['chi2_p']:.3f} / {tests[k][name]['ks_p']:.3f}"
+                for k in cutoffs
+            )
+            + " |"
+        )
+    smallest = {
+        test: min(t[name][test] for t in tests.values() for name in names)
+        for test in ("chi2_p", "ks_p")
+    }
+    lines += [
+        "",
+        f"Smallest p-value times the number of tests ({n_tests}, Bonferroni): "
+        f"chi-square {min(1.0, n_tests * smallest['chi2_p']):.3f}, KS "
+        f"{min(1.0, n_tests * smallest['ks_p']):.3f}.",
+    ]
+    return lines
+
+
+def from_run(stem: str, method: str, out: str) -> None:
+    """sbc.{json,md,png} from the ranks of a reference_posterior.py run."""
+    from reference_posterior import N_BINS, N_RANKS, SBC_MIN_CURVES
+
+    run = json.loads((RESULTS / f"{stem}.json").read_text())
+    s = run["settings"]
+    if method not in s["methods"]:
+        sys.exit(f"{stem} has no {method} fits; it has {s['methods']}")
+    rows = run["rows"][method]
+    ranks_at = {
+        k: rows[k]["ranks"]
+        for k in map(str, s["cutoffs"])
+        if len(rows[k].get("log_likelihood", [])) >= SBC_MIN_CURVES
+    }
+    if not ranks_at:
+        sys.exit(f"{stem}: fewer than {SBC_MIN_CURVES} {method} curves at every cutoff")
+    tests = cutoff_tests(ranks_at, N_RANKS, N_BINS, np.random.default_rng(0))
+    record = {
+        "benchmark": "sbc",
+        "command": "python benchmarks/sbc.py " + " ".join(sys.argv[1:]),
+        "machine": describe_machine(),
+        "run": {"stem": stem, "command": run["command"], "settings": s},
+        "method": method,
+        "n_ranks": N_RANKS,
+        "n_bins": N_BINS,
+        "cutoffs": {
+            k: {
+                "n_curves": len(rows[k]["log_likelihood"]),
+                "converged": sum(rows[k]["converged"]),
+                "quantities": {
+                    name: {**t, "ranks": ranks_at[k][name]}
+                    for name, t in tests[k].items()
+                },
+            }
+            for k in tests
+        },
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / out
+    path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    path.with_suffix(".md").write_text(_run_markdown(record, tests))
+    _plot(
+        {
+            f"{k} %": {n: q["bin_counts"] for n, q in t.items()}
+            for k, t in tests.items()
+        },
+        f"SBC rank histograms of {method}, prior lcpfn, by cutoff (grey: 99 % band)",
+        path.with_suffix(".png"),
+    )
+    print(_run_markdown(record, tests))
+
+
+def _run_markdown(r: dict, tests: dict) -> str:
+    s, m = r["run"]["settings"], r["machine"]
+    converged = ", ".join(
+        f"{k} %: {c['converged']} / {c['n_curves']}" for k, c in r["cutoffs"].items()
+    )
+    fits = (
+        f"tempered SMC, 4 runs x {s['smc_particles']} particles (sampled again, "
+        f"with up to {s['smc_max_particles']}, where a curve did not converge), "
+        f"{s['smc_steps']} HMC move(s) of {s['smc_leapfrog']} leapfrog steps per "
+        f"stage, each after {s['smc_symmetry_moves']} rounds of symmetry moves and "
+        f"{s['smc_linear_moves']} of linear moves"
+        if r["method"] == "smc"
+        else f"NUTS, 4 chains x ({s['nuts_warmup']} warm-up + "
+        f"{s['nuts_samples']} draws)"
+    )
+    lines = [
+        f"# Simulation-based calibration of `lcpfn.mcmc` ({r['method']}, prior "
+        "`lcpfn`)",
+        "",
+        f"`{r['command']}` at revision {m['git_revision']}, from the fits of "
+        f"`{r['run']['command']}` (`benchmarks/results/{r['run']['stem']}.md`): "
+        f"prior curves (seed {s['seed']}) observed up to each cutoff (the first "
+        f"k % of their 100 steps); {fits}. Converged by the method's own "
+        f"criterion: {converged}.",
+        "",
+        *cutoff_table(tests, r["n_ranks"], r["n_bins"]),
+        "",
+        "Counts per bin:",
+        "",
+        "| quantity | " + " | ".join(f"{k} %" for k in tests) + " |",
+        "|---|" + "---|" * len(tests),
+        *(
+            f"| {name} | "
+            + " | ".join(
+                " ".join(map(str, t[name]["bin_counts"])) for t in tests.values()
+            )
+            + " |"
+            for name in next(iter(tests.values()))
+        ),
+        "",
+        "Uniform ranks (large p) are what an exact posterior sampler gives; a U "
+        "shape means too narrow posteriors, a hump too wide ones, a slope a bias.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--from-run", metavar="STEM", help="test a reference_posterior.py run's ranks"
+    )
     parser.add_argument("--prior", default="lcpfn", help="shipped name or .toml path")
     parser.add_argument("--n-curves", type=int, default=200)
     parser.add_argument("--n-obs", type=int, default=20, help="observed prefix")
@@ -135,6 +294,9 @@ def main() -> None:
     )
     parser.add_argument("--out", default="sbc", help="result stem in results/")
     args = parser.parse_args()
+    if args.from_run:
+        from_run(args.from_run, args.method, args.out)
+        return
     if args.quick:
         args.n_curves, args.n_warmup, args.n_samples, args.n_bins = 16, 200, 200, 5
     if (args.n_ranks + 1) % args.n_bins:
@@ -217,7 +379,12 @@ def main() -> None:
     stem = RESULTS / args.out
     stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     stem.with_suffix(".md").write_text(_markdown(record))
-    _plot(record, stem.with_suffix(".png"))
+    _plot(
+        {f"{args.n_obs} steps": {n: q["bin_counts"] for n, q in results.items()}},
+        f"SBC rank histograms, prior {record['prior']} ({args.n_curves} curves; "
+        "grey: 99 % band)",
+        stem.with_suffix(".png"),
+    )
     print(_markdown(record))
 
 
@@ -280,30 +447,41 @@ def _markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _plot(r: dict, path: Path) -> None:
+def _plot(hists: dict, title: str, path: Path) -> None:
+    """One panel per quantity, one histogram per series (a cutoff, say).
+
+    Shapes: hists {series: {quantity: (n_bins,) counts}}; a series' curves are
+    the sum of its counts.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    quantities = r["quantities"]
-    n_bins, n = r["config"]["n_bins"], r["config"]["n_curves"]
+    names = list(next(iter(hists.values())))
     cols = 4
-    rows = -(-len(quantities) // cols)
+    rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.3 * rows), squeeze=False)
-    # 99 % band of a bin count under uniform ranks (binomial)
-    low, high = stats.binom.ppf([0.005, 0.995], n, 1 / n_bins)
-    for ax, (name, q) in zip(axes.flat, quantities.items(), strict=False):
+    # 99 % band of a bin count under uniform ranks (binomial), as a fraction of
+    # the expected count, for the series with the fewest curves (the widest)
+    first = np.asarray(next(iter(hists.values()))[names[0]])
+    n_bins = len(first)
+    n = min(int(np.sum(h[names[0]])) for h in hists.values())
+    low, high = stats.binom.ppf([0.005, 0.995], n, 1 / n_bins) / (n / n_bins)
+    for ax, name in zip(axes.flat, names, strict=False):
         ax.axhspan(low, high, color="0.85", lw=0)
-        ax.bar(np.arange(n_bins), q["bin_counts"], width=1.0, edgecolor="k", alpha=0.7)
-        ax.axhline(n / n_bins, color="r", lw=1, ls="--")
-        ax.set_title(f"{name}  p={q['chi2_p']:.2f}", fontsize=9)
+        for label, counts in hists.items():
+            c = np.asarray(counts[name]) / (np.sum(counts[name]) / n_bins)
+            ax.step(np.arange(n_bins + 1), [*c, c[-1]], where="post", label=label)
+        ax.axhline(1.0, color="k", lw=0.8, ls="--")
+        ax.set_title(name, fontsize=9)
         ax.set_xticks([])
-    for ax in axes.flat[len(quantities) :]:
+    for ax in axes.flat[len(names) :]:
         ax.axis("off")
-    fig.suptitle(
-        f"SBC rank histograms, prior {r['prior']} ({n} curves; grey: 99 % band)"
-    )
+    axes.flat[0].set_ylabel("count / expected")
+    if len(hists) > 1:
+        axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
