@@ -3,15 +3,18 @@
 Usage:
     python benchmarks/pfn_vs_mcmc.py [--model default] [--n-curves 16]
                                      [--budgets 100 250] [--n-chains 4]
+                                     [--smc-particles P ...] [--smc-max-factor 16]
 
 Draws ``--n-curves`` fresh curves of 100 steps from the model's prior (seed
 fixed, a stream no training run uses) and, at each cutoff of 10/20/40/80 %
 observed, predicts the unseen steps with the PFN, with ``fit_mcmc`` (NUTS) at
 each budget (``--n-chains`` chains x (b warm-up + b draws) for each b in
 ``--budgets``) and with ``fit_smc`` (tempered SMC, the reference posterior:
-``--n-chains`` runs x p particles for each p in ``--smc-particles``, its other
-settings its defaults). Every method sees the same curves. Reports per method
-and cutoff, as ``benchmarks/prior_accuracy.py`` does:
+``--n-chains`` runs x p particles for each p in ``--smc-particles``, a curve
+that did not converge sampled again with up to ``--smc-max-factor`` x p
+(default 16, ``fit_smc``'s; 1: never), its other settings its defaults).
+Every method sees the same curves. Reports per method and cutoff, as
+``benchmarks/prior_accuracy.py`` does:
 
 - mean log-likelihood of the noisy unseen values (mean over curves and unseen
   steps) with a 95 % bootstrap interval over curves, and the paired
@@ -126,16 +129,16 @@ def fit_settings() -> dict:
     }
 
 
-def smc_settings() -> dict:
-    """``fit_smc``'s own settings that the benchmark leaves at their defaults."""
+def smc_settings(max_factor: int) -> dict:
+    """``fit_smc``'s own settings that the benchmark leaves at their defaults,
+    and ``max_particles`` (``max_factor`` x n_particles)."""
     defaults = inspect.signature(fit_smc).parameters
     settings = {
         name: defaults[name].default
         for name in METHOD_SETTINGS["smc"]
         if name not in ("n_runs", "n_particles")
     }
-    if settings["max_particles"] is None:  # fit_smc's defaults, spelled out
-        settings["max_particles"] = f"{ESCALATION**2} x n_particles"
+    settings["max_particles"] = f"{max_factor} x n_particles"
     if settings["n_draws"] is None:
         settings["n_draws"] = "n_particles x chain_length"
     return settings
@@ -174,7 +177,11 @@ def fit_reference(method: str, prior, y_obs: np.ndarray, args, budget: int, seed
     if method == "nuts":
         size = {"n_chains": args.n_chains, "n_warmup": budget, "n_samples": budget}
     else:
-        size = {"n_runs": args.n_chains, "n_particles": budget}
+        size = {
+            "n_runs": args.n_chains,
+            "n_particles": budget,
+            "max_particles": args.smc_max_factor * budget,
+        }
     return fit_posterior(
         None,
         y_obs,
@@ -282,6 +289,12 @@ def main() -> None:
         default=[],
         help="SMC particles per run, one reference per value",
     )
+    parser.add_argument(
+        "--smc-max-factor",
+        type=int,
+        default=ESCALATION**2,
+        help="SMC repeats a curve up to this times its particles (1: never)",
+    )
     parser.add_argument("--n-chains", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=8, help="MCMC vmap batch")
     parser.add_argument(
@@ -312,6 +325,11 @@ def main() -> None:
                 f"MCMC {args.n_chains}x({b}+{b})"
                 if method == "nuts"
                 else f"SMC {args.n_chains}x{b}"
+                + (
+                    f" (max {args.smc_max_factor * b})"
+                    if args.smc_max_factor != ESCALATION**2
+                    else ""
+                )
             )
             if name in done:
                 methods[name] = {c: done[name][f"{c}%"] for c in CUTOFFS}
@@ -330,7 +348,7 @@ def main() -> None:
             "prior": prior.name,
             "prior_sha256": prior.hash(),
             "fit_mcmc_settings": fit_settings(),
-            "fit_smc_settings": smc_settings(),
+            "fit_smc_settings": smc_settings(args.smc_max_factor),
             "seconds_total": time.perf_counter() - start,
             "paper_mcmc_mean_log_likelihood": dict(
                 zip(CUTOFFS, PAPER_MCMC, strict=True)
@@ -399,8 +417,9 @@ def _cost_ratio(label: str, rows: dict, baseline: dict, kind: str, fmt: str) -> 
 
 
 def _particles(name: str) -> int:
-    """The particles per run of an SMC method's name, "SMC 4x1000" -> 1000."""
-    return int(name.rsplit("x", 1)[1])
+    """The particles per run of an SMC method's name, "SMC 4x1000" -> 1000,
+    "SMC 4x250 (max 1000)" -> 250."""
+    return int(name.split()[1].split("x")[1])
 
 
 def _agreement(label: str, rows: dict, reference: str, reference_rows: dict) -> str:
