@@ -293,7 +293,8 @@ def main() -> None:
         "--smc-max-factor",
         type=int,
         default=ESCALATION**2,
-        help="SMC repeats a curve up to this times its particles (1: never)",
+        help="SMC repeats a curve up to this times its particles (1: never; the "
+        "repeats grow 4x at a time)",
     )
     parser.add_argument("--n-chains", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=8, help="MCMC vmap batch")
@@ -303,6 +304,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--out", default="pfn_vs_mcmc", help="result stem")
     args = parser.parse_args()
+    if args.smc_max_factor < 1:
+        parser.error(f"--smc-max-factor must be >= 1; got {args.smc_max_factor}")
 
     model = lcpfn.load(args.model)
     prior = from_dict(model.card["prior"]) if "prior" in model.card else None

@@ -8,7 +8,8 @@ Usage:
                              [--smc-linear-moves 2]
                              [--n-chains 4] [--n-warmup 500] [--n-samples 500]
                              [--target-accept-prob 0.9] [--diagonal-mass] [--quick]
-    python benchmarks/sbc.py --from-run reference_posterior_256_draws4000 [--method smc]
+    python benchmarks/sbc.py --from-run reference_posterior_256_draws4000
+                             [--method smc] [--out sbc]
 
 Talts et al. (2018), "Validating Bayesian inference algorithms with
 simulation-based calibration": draw parameters and a noisy curve from the
@@ -27,7 +28,9 @@ equal bins and a Kolmogorov-Smirnov test of the randomized fractional ranks
 
 ``--from-run STEM`` fits nothing: it tests the ranks that
 ``benchmarks/reference_posterior.py`` recorded in results/STEM.json, at each
-of its cutoffs, with L = 99 and 10 bins as recorded there.
+of its cutoffs, with that script's L (99) and bins (10); ``--method``
+defaults to the run's method if it has one, and the other options do not
+apply.
 
 Writes benchmarks/results/sbc.{json,md,png} (``--out`` changes the stem).
 """
@@ -153,12 +156,14 @@ def cutoff_table(tests: dict, n_ranks: int, n_bins: int) -> list[str]:
     return lines
 
 
-def from_run(stem: str, method: str, out: str) -> None:
+def from_run(stem: str, method: str | None, out: str) -> None:
     """sbc.{json,md,png} from the ranks of a reference_posterior.py run."""
     from reference_posterior import N_BINS, N_RANKS, SBC_MIN_CURVES
 
     run = json.loads((RESULTS / f"{stem}.json").read_text())
     s = run["settings"]
+    if method is None and len(s["methods"]) == 1:
+        method = s["methods"][0]
     if method not in s["methods"]:
         sys.exit(f"{stem} has no {method} fits; it has {s['methods']}")
     rows = run["rows"][method]
@@ -169,6 +174,9 @@ def from_run(stem: str, method: str, out: str) -> None:
     }
     if not ranks_at:
         sys.exit(f"{stem}: fewer than {SBC_MIN_CURVES} {method} curves at every cutoff")
+    top = max(max(r) for q in ranks_at.values() for r in q.values())
+    if top > N_RANKS:
+        sys.exit(f"{stem} has ranks up to {top}, more than this L = {N_RANKS}")
     tests = cutoff_tests(ranks_at, N_RANKS, N_BINS, np.random.default_rng(0))
     record = {
         "benchmark": "sbc",
@@ -210,12 +218,14 @@ def _run_markdown(r: dict, tests: dict) -> str:
     converged = ", ".join(
         f"{k} %: {c['converged']} / {c['n_curves']}" for k, c in r["cutoffs"].items()
     )
+    draws = s["smc_draws"] or "fit_smc's default number of"
     fits = (
         f"tempered SMC, 4 runs x {s['smc_particles']} particles (sampled again, "
         f"with up to {s['smc_max_particles']}, where a curve did not converge), "
         f"{s['smc_steps']} HMC move(s) of {s['smc_leapfrog']} leapfrog steps per "
         f"stage, each after {s['smc_symmetry_moves']} rounds of symmetry moves and "
-        f"{s['smc_linear_moves']} of linear moves"
+        f"{s['smc_linear_moves']} of linear moves, target ESS "
+        f"{s['smc_target_ess']}, {draws} draws per run"
         if r["method"] == "smc"
         else f"NUTS, 4 chains x ({s['nuts_warmup']} warm-up + "
         f"{s['nuts_samples']} draws)"
@@ -267,7 +277,9 @@ def main() -> None:
     parser.add_argument(
         "--diagonal-mass", action="store_true", help="no dense mass matrix"
     )
-    parser.add_argument("--method", choices=["nuts", "smc"], default="nuts")
+    parser.add_argument(
+        "--method", choices=["nuts", "smc"], default=None, help="default: nuts"
+    )
     parser.add_argument("--n-particles", type=int, default=1000, help="smc, per run")
     parser.add_argument(
         "--smc-max-particles",
@@ -297,6 +309,7 @@ def main() -> None:
     if args.from_run:
         from_run(args.from_run, args.method, args.out)
         return
+    args.method = args.method or "nuts"
     if args.quick:
         args.n_curves, args.n_warmup, args.n_samples, args.n_bins = 16, 200, 200, 5
     if (args.n_ranks + 1) % args.n_bins:
@@ -448,7 +461,8 @@ def _markdown(r: dict) -> str:
 
 
 def _plot(hists: dict, title: str, path: Path) -> None:
-    """One panel per quantity, one histogram per series (a cutoff, say).
+    """One panel per quantity, one histogram per series (a cutoff, say), the
+    chi-square p of each series in the title.
 
     Shapes: hists {series: {quantity: (n_bins,) counts}}; a series' curves are
     the sum of its counts.
@@ -473,8 +487,9 @@ def _plot(hists: dict, title: str, path: Path) -> None:
         for label, counts in hists.items():
             c = np.asarray(counts[name]) / (np.sum(counts[name]) / n_bins)
             ax.step(np.arange(n_bins + 1), [*c, c[-1]], where="post", label=label)
+        p = "/".join(f"{stats.chisquare(h[name]).pvalue:.2f}" for h in hists.values())
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
-        ax.set_title(name, fontsize=9)
+        ax.set_title(f"{name}  p={p}", fontsize=9)
         ax.set_xticks([])
     for ax in axes.flat[len(names) :]:
         ax.axis("off")

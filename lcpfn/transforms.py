@@ -58,8 +58,9 @@ __all__ = [
 ]
 
 _EPS = 1e-15  # keeps logit() finite where a bound is infinite
-# the narrowest soft range of Squash: 2 / width must be a finite float
-_MIN_WIDTH = 2.0 / np.finfo(np.float64).max
+_MAX = np.finfo(np.float64).max
+# the narrowest soft range of Squash: a subnormal width has lost its precision
+_MIN_WIDTH = np.finfo(np.float64).tiny
 
 
 class Transform:
@@ -229,11 +230,13 @@ class Squash(Transform):
             )
         with np.errstate(over="ignore"):  # an overflowing width is rejected below
             width = shi - slo
-        if not (np.isfinite(width) & (width >= _MIN_WIDTH)).all():
+        bad = ~(np.isfinite(width) & (width >= _MIN_WIDTH))
+        if bad.any():
+            where = f" at curves {np.flatnonzero(bad)[:5].tolist()}" if bad.ndim else ""
             raise InputError(
-                "Squash needs a soft range width soft_upper - soft_lower between "
-                f"{_MIN_WIDTH:.3g} and the largest float; got {self.soft_lower=}, "
-                f"{self.soft_upper=}"
+                "Squash needs a finite soft range width soft_upper - soft_lower of "
+                f"at least {_MIN_WIDTH:.3g} (the smallest normal float); got "
+                f"{width[bad][:5].tolist() if bad.ndim else float(width)}{where}"
             )
         # sigmoid values at the hard bounds: the range that is rescaled to [0, 1]
         sig_lo = np.where(np.isinf(lo), 0.0, special.expit(self._z_of(lo, slo, shi)))
@@ -243,9 +246,11 @@ class Squash(Transform):
 
     @staticmethod
     def _z_of(x, slo, shi):
-        # far outside a narrow soft range z overflows to +-inf: the sigmoid's limit
+        # halved so that no difference of finite values overflows (exact in
+        # binary); far outside a narrow soft range z overflows to +-inf, the
+        # sigmoid's limit
         with np.errstate(invalid="ignore", over="ignore"):
-            return 2.0 * (x - slo) / (shi - slo) - 1.0
+            return 2.0 * ((0.5 * x - 0.5 * slo) / (0.5 * shi - 0.5 * slo)) - 1.0
 
     def n_curves(self) -> int | None:
         ps = (self.lower, self.upper, self.soft_lower, self.soft_upper)
@@ -271,12 +276,15 @@ class Squash(Transform):
         slo, shi, sig_lo, sig_hi = self._params(y)
         u = np.clip(1.0 - y if self.minimize else y, 0.0, 1.0)
         s = np.clip(sig_lo + u * (sig_hi - sig_lo), _EPS, 1.0 - _EPS)
-        x = (special.logit(s) + 1.0) / 2.0 * (shi - slo) + slo
+        with np.errstate(over="ignore"):  # a soft range near the float limits
+            x = (special.logit(s) + 1.0) / 2.0 * (shi - slo) + slo
         lo, hi = (_per_curve(b, y) for b in self.bounds())
         # at a finite hard bound, the bound itself rather than its rounding
         x = np.where((u <= 0.0) & np.isfinite(lo), lo, x)
         x = np.where((u >= 1.0) & np.isfinite(hi), hi, x)
-        return np.clip(x, lo, hi)  # near a bound, logit's rounding may step past it
+        # near a bound, logit's rounding may step past it; an overflow is
+        # clipped to the largest float
+        return np.clip(x, np.maximum(lo, -_MAX), np.minimum(hi, _MAX))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return (

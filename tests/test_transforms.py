@@ -83,12 +83,12 @@ def test_squash_is_the_papers_formula_at_hand_computed_points():
 
 
 def test_narrowest_soft_range_has_finite_slopes_and_no_nan():
-    # 2 / width is just below the largest float: z overflows to +-inf a little
-    # outside the soft range, where y is the sigmoid's limit
-    width = 1.2e-308
+    # the smallest normal width: z overflows to +-inf a little outside the
+    # soft range, where y is the sigmoid's limit
+    width = 3e-308
     t = tr.loss_curve(width)
     x = np.array([0.0, width / 2, width, 0.5, 1e300])
-    with np.errstate(all="raise"):
+    with np.errstate(all="raise", under="ignore"):
         y, slope = t.forward(x), t.log_slope(x)
     np.testing.assert_allclose(y[:3], tr.loss_curve(1.0).forward(x[:3] / width))
     # the slope is the unit-width one times 1 / width
@@ -97,6 +97,20 @@ def test_narrowest_soft_range_has_finite_slopes_and_no_nan():
     # log_slope ~ -z: -2 * 0.5 / width, then -inf once z overflows
     assert np.array_equal(y[3:], [0.0, 0.0])
     assert slope[3] == pytest.approx(-1.0 / width) and slope[4] == -np.inf
+
+
+def test_widest_soft_range_is_the_unit_one_scaled_and_inverts_to_finite_values():
+    # x - soft_lower would overflow here; the map must still be the unit one
+    t = tr.Squash(soft_lower=-1e308, soft_upper=0.5e308)
+    unit = tr.Squash(soft_lower=-1.0, soft_upper=0.5)
+    x = np.array([-1e308, 0.0, 0.4e308])
+    with np.errstate(all="raise", under="ignore"):
+        np.testing.assert_allclose(t.forward(x), unit.forward(x / 1e308), rtol=1e-12)
+        np.testing.assert_allclose(
+            t.log_slope(x), unit.log_slope(x / 1e308) - np.log(1e308), rtol=1e-12
+        )
+    back = t.inverse(np.array([-0.5, 0.0, 0.5, 1.0, 1.5]))
+    assert np.isfinite(back).all() and np.all(back[1:] >= back[:-1])
 
 
 def test_loss_curve_is_decreasing_and_error_rate_is_one_minus():
@@ -128,6 +142,7 @@ def test_per_curve_parameters_apply_row_by_row():
         (lambda: tr.loss_curve(np.nan), "soft_upper must not be NaN"),
         (lambda: tr.Linear(np.zeros((2, 2)), 1.0), "lower must be a float or a"),
         (lambda: tr.loss_curve(2.2e-311), "soft range width"),  # subnormal
+        (lambda: tr.loss_curve(np.array([1.0, 1e-320])), r"width.*at curves \[1\]"),
         (lambda: tr.Squash(soft_lower=-1e308, soft_upper=1e308), "soft range width"),
     ],
 )
