@@ -57,8 +57,9 @@ it, not its posterior mass. ``fit_mcmc`` warns about them;
 ``Posterior.curve_diagnostics`` names them; ``lcpfn.mcmc.smc.fit_smc``
 (tempered SMC from the prior) weighs the modes by their mass instead.
 Convergence counts, simulation-based calibration and accuracy against the
-budget are in
-benchmarks/results/sbc.md, pfn_vs_mcmc.md and pfn_vs_mcmc_1000.md.
+budget are in benchmarks/results/sbc_nuts.md (``sbc.py --n-curves 48
+--n-bins 5``, written as sbc.md at the time), pfn_vs_mcmc.md and
+pfn_vs_mcmc_1000.md.
 
 Many curves are fit at once: one NUTS chain is a pure JAX function, vectorized
 (``jax.vmap``) over chains and curves and compiled once per batch shape. A
