@@ -201,7 +201,8 @@ def from_run(stem: str, method: str | None, out: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / out
     path.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    path.with_suffix(".md").write_text(_run_markdown(record, tests))
+    text = _run_markdown(record, tests)
+    path.with_suffix(".md").write_text(text)
     _plot(
         {
             f"{k} %": {n: q["bin_counts"] for n, q in t.items()}
@@ -210,7 +211,7 @@ def from_run(stem: str, method: str | None, out: str) -> None:
         f"SBC rank histograms of {method}, prior lcpfn, by cutoff (grey: 99 % band)",
         path.with_suffix(".png"),
     )
-    print(_run_markdown(record, tests))
+    print(text)
 
 
 def _run_markdown(r: dict, tests: dict) -> str:
@@ -478,8 +479,7 @@ def _plot(hists: dict, title: str, path: Path) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 2.3 * rows), squeeze=False)
     # 99 % band of a bin count under uniform ranks (binomial), as a fraction of
     # the expected count, for the series with the fewest curves (the widest)
-    first = np.asarray(next(iter(hists.values()))[names[0]])
-    n_bins = len(first)
+    n_bins = len(next(iter(hists.values()))[names[0]])
     n = min(int(np.sum(h[names[0]])) for h in hists.values())
     low, high = stats.binom.ppf([0.005, 0.995], n, 1 / n_bins) / (n / n_bins)
     for ax, name in zip(axes.flat, names, strict=False):
