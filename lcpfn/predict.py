@@ -32,6 +32,7 @@ from lcpfn.pfn.bars import BarDistribution
 from lcpfn.pfn.checkpoint import load_model
 from lcpfn.pfn.curve_scale import CurveScale, curve_scale
 from lcpfn.pfn.model import CurvePFN
+from lcpfn.pfn.prior_range import PriorRange
 from lcpfn.predictive import TransformedPredictive
 from lcpfn.request import Request, parse_request, thin
 from lcpfn.shipped import shipped_dir
@@ -86,6 +87,8 @@ class Extrapolator:
     def __init__(self, model: CurvePFN, card: dict[str, Any] | None = None) -> None:
         self.model = model.eval()
         self.card = card or {}
+        # the range of the prior the model learned (unbounded without a card)
+        self.prior_range = PriorRange.of_card(self.card)
 
     @property
     def max_steps(self) -> int:
@@ -183,7 +186,7 @@ class Extrapolator:
         """
         dev = self.device
         scale = self.model.output_scale(y_obs.to(dev), obs_mask.to(dev), scale)
-        return ScaledBars(self.model.bars, scale)
+        return ScaledBars(self.model.bars, scale, self.prior_range)
 
     def logits(
         self,
@@ -246,17 +249,28 @@ def packed_chunks(
 
 
 class ScaledBars:
-    """The bar distribution of ``y = loc + scale * z`` with z on the model's bars.
+    """The bar distribution of ``y = loc + scale * z`` with z on the model's bars,
+    held to the prior's range guarantee.
 
     For a model whose bars are in the prior's units (``scale`` None) it is the
     bar distribution itself; for one whose bars are in each curve's own units
     it applies the change of variables exactly (densities divided by scale).
+    ``prior_range`` (``lcpfn.pfn.prior_range``) then mirrors back across the
+    prior's bounds any mass the Bayes predictive could not have there; where
+    the network keeps the guarantee, nothing changes.
 
-    Shapes: logits (B, Q, K) with B the curves of ``scale``; y, v (B, Q).
+    Shapes: logits (B, Q, K) with B the curves of ``scale``; y, v (B, Q);
+    quantiles and samples (L, B, Q).
     """
 
-    def __init__(self, bars: BarDistribution, scale: CurveScale | None) -> None:
+    def __init__(
+        self,
+        bars: BarDistribution,
+        scale: CurveScale | None,
+        prior_range: PriorRange,
+    ) -> None:
         self.bars = bars
+        self.prior_range = prior_range
         self._loc = None if scale is None else scale.loc[:, None].double()  # (B, 1)
         self._scale = None if scale is None else scale.scale[:, None].double()
 
@@ -269,22 +283,74 @@ class ScaledBars:
         return z if self._loc is None else self._loc + self._scale * z.double()
 
     def log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
-        lp = self.bars.log_prob(logits, self._to_z(y))
-        return lp if self._scale is None else lp - self._scale.log()
+        if not self.prior_range.bounded:
+            return self._log_prob(logits, y)
+        at = self.prior_range.mirrors(y)  # (4, B, Q)
+        return self.prior_range.log_prob(
+            *self._cdf_and_sf(logits, at), self._log_prob(logits, at)
+        )
 
     def cdf(self, logits: Tensor, v: Tensor) -> Tensor:
-        return self.bars.cdf(logits, self._to_z(v))
+        if not self.prior_range.bounded:
+            return self._cdf_and_sf(logits, v)[0]
+        at = self.prior_range.mirrors(v)  # (4, B, Q)
+        return self.prior_range.cdf(*self._cdf_and_sf(logits, at))
 
     def quantile(self, logits: Tensor, q: Any) -> Tensor:
         """Shapes: returns (L, B, Q)."""
-        return self._to_y(self.bars.quantile(logits, q))
+        q = torch.as_tensor(q, dtype=torch.float64).reshape(-1)
+        if not self.prior_range.bounded:
+            return self._to_y(self.bars.quantile(logits, q))
+        # Q at q and 1 - q in one pass (a symmetric set of levels costs nothing)
+        both = self._to_y(self.bars.quantile(logits, torch.cat([q, 1 - q])))
+        return self.prior_range.quantile(both[: len(q)], both[len(q) :])
 
     def sample(self, logits: Tensor, n_samples: int, generator: torch.Generator):
-        """Shapes: returns (S, B, Q)."""
-        return self._to_y(self.bars.sample(logits, n_samples, generator))
+        """Draws by inverse CDF. Shapes: returns (S, B, Q)."""
+        u = torch.rand(
+            (n_samples, *logits.shape[:-1]), generator=generator, device=logits.device
+        ).clamp(1e-7, 1 - 1e-7)
+        at_u = self._to_y(self.bars.inverse_cdf(logits, u))
+        if not self.prior_range.bounded:
+            return at_u
+        at_complement = self._to_y(self.bars.inverse_cdf(logits, 1 - u))
+        return self.prior_range.quantile(at_u, at_complement)
 
-    def mean(self, logits: Tensor) -> Tensor:
+    def own_mean(self, logits: Tensor) -> Tensor:
+        """The bars' own mean, before the range guarantee (``mean_shift``).
+
+        Shapes: returns (B, Q).
+        """
         return self._to_y(self.bars.mean(logits))
+
+    def mean_shift(
+        self, logits: Tensor, inverse: Callable[[np.ndarray], np.ndarray], n_levels: int
+    ) -> np.ndarray | float:
+        """E[inverse(Y)] with the range guarantee minus E[inverse(Y)] of the bars
+        alone, by the midpoint rule over ``n_levels`` quantiles: exactly 0
+        where the guarantee moves no mass.
+
+        Shapes: returns (B, Q), or 0.0 for an unbounded prior.
+        """
+        if not self.prior_range.bounded:
+            return 0.0
+        levels = (torch.arange(n_levels, dtype=torch.float64) + 0.5) / n_levels
+        alone = self._to_y(self.bars.quantile(logits, levels))  # (L, B, Q)
+        held = self.quantile(logits, levels)
+        alone, held = (a.double().cpu().numpy() for a in (alone, held))
+        return (inverse(held) - inverse(alone)).mean(axis=0)
+
+    def _log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
+        """The bars' own log-density. Shapes: y (..., B, Q) -> (..., B, Q)."""
+        lp = self.bars.log_prob(logits, self._to_z(y))
+        return lp if self._scale is None else lp - self._scale.log()
+
+    def _cdf_and_sf(self, logits: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """The bars' own P(Y <= v) and P(Y > v).
+
+        Shapes: v (..., B, Q) -> (..., B, Q) each.
+        """
+        return self.bars.cdf_and_sf(logits, self._to_z(v))
 
     def expectations(self, transform: Transform) -> np.ndarray:
         """E[transform.inverse(Y) | bar k] per curve and bar, by Gauss-Legendre
@@ -318,9 +384,11 @@ class Prediction(TransformedPredictive):
     (B, Q) for a batch, with a leading axis for several levels or samples.
     ``steps`` holds the query steps and ``observed`` the (t, y) given, both in
     the user's units ((Q,), (T,) for one curve; (B, Q), (B, T) for a batch).
-    The bars predict the prior's space; ``TransformedPredictive`` maps them
-    into the metric's units, and ``mean`` integrates ``inverse`` over each
-    bar (``ScaledBars.expectations``).
+    The bars predict the prior's space, held to what the prior guarantees
+    there (``lcpfn.pfn.prior_range``: no more mass beyond a bound of the
+    prior's range than the mirror image holds inside it); ``TransformedPredictive``
+    maps them into the metric's units, and ``mean`` integrates ``inverse`` over
+    each bar (``ScaledBars.expectations``).
 
     Large batches are evaluated ``batch_size`` curves at a time; their bar
     logits are kept when they take at most ``MAX_CACHED_BYTES``, otherwise
@@ -361,14 +429,22 @@ class Prediction(TransformedPredictive):
     # ---- the prior-space primitives behind the shared protocol ---------------
 
     def _metric_mean(self) -> np.ndarray:
-        """E[inverse(Z)] bar by bar (``ScaledBars.expectations``). Shapes: (B, Q)."""
-        if isinstance(self.transform, Identity):
-            return self._map(lambda lg, bars: bars.mean(lg))
+        """E[inverse(Z)]: bar by bar for the bars alone (``ScaledBars.expectations``),
+        plus the shift of the prior's range guarantee (``ScaledBars.mean_shift``).
+
+        Shapes: returns (B, Q).
+        """
 
         def chunk_mean(lg: Tensor, rows: np.ndarray, bars: ScaledBars) -> np.ndarray:
-            table = bars.expectations(take(self.transform, rows))  # (Bc|1, K)
-            p = torch.softmax(lg.double(), dim=-1).cpu().numpy()  # (Bc, Q, K)
-            return np.einsum("bqk,bk->bq", p, np.broadcast_to(table, p[:, 0].shape))
+            transform = take(self.transform, rows)
+            if isinstance(transform, Identity):
+                exact = bars.own_mean(lg).double().cpu().numpy()
+            else:
+                table = bars.expectations(transform)  # (Bc|1, K)
+                p = torch.softmax(lg.double(), dim=-1).cpu().numpy()  # (Bc, Q, K)
+                table = np.broadcast_to(table, p[:, 0].shape)
+                exact = np.einsum("bqk,bk->bq", p, table)
+            return exact + bars.mean_shift(lg, transform.inverse, self.N_MEAN_LEVELS)
 
         return self._map_rows(chunk_mean)
 

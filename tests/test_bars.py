@@ -31,6 +31,36 @@ def test_cdf_on_and_between_borders(dist, logits):
     torch.testing.assert_close(dist.cdf(logits, v), want, atol=1e-6, rtol=0)
 
 
+def test_cdf_and_sf_are_each_accurate_where_small():
+    # N(0, 0.3) on bars of width 0.05: far right, P(Y > v) is far below float32's
+    # 6e-8 resolution of 1 - P(Y <= v); summed from the right it keeps 1e-6
+    # relative accuracy (against the same sum in float64)
+    d = BarDistribution(torch.linspace(-3.0, 3.0, 121))
+    mids = (d.borders[1:] + d.borders[:-1]) / 2
+    logits = -0.5 * (mids / 0.3) ** 2
+    p = torch.softmax(logits.double(), dim=-1)
+    v = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0])
+    F, S = d.cdf_and_sf(logits, v)
+    k = ((v + 3.0) / 0.05).round().long()  # v sits on border k
+    want_F = torch.stack([p[:j].sum() for j in k])
+    want_S = torch.stack([p[j:].sum() for j in k])
+    torch.testing.assert_close(F, want_F, rtol=1e-5, atol=0)
+    torch.testing.assert_close(S, want_S, rtol=1e-5, atol=0)
+    assert S[-1] < 1e-10 and F[0] < 1e-10
+
+
+def test_cdf_and_sf_broadcast_extra_leading_axes(dist):
+    logits = torch.randn(3, 4, 5, generator=torch.Generator().manual_seed(0))
+    v = torch.rand(2, 3, 4) * 8 - 1  # two points per (curve, query)
+    F, S = dist.cdf_and_sf(logits, v)
+    assert F.shape == S.shape == (2, 3, 4)
+    for i in range(2):
+        Fi, Si = dist.cdf_and_sf(logits, v[i])
+        torch.testing.assert_close(F[i], Fi)
+        torch.testing.assert_close(S[i], Si)
+    torch.testing.assert_close(F + S, torch.ones_like(F), atol=1e-6, rtol=0)
+
+
 def test_tail_cdf_is_half_normal(dist, logits):
     # half of the left tail's mass lies within one bar width of b_1
     assert dist.cdf(logits, torch.tensor(0.0)).item() == pytest.approx(0.05, abs=1e-6)
@@ -75,8 +105,9 @@ def test_mean_of_uniform_logits():
     assert d.mean(lop).item() == pytest.approx(want, rel=1e-5)
 
 
-def test_sample_matches_cdf(dist, logits):
-    x = dist.sample(logits, 200_000, torch.Generator().manual_seed(0))
+def test_inverse_cdf_of_uniform_draws_matches_cdf(dist, logits):
+    u = torch.rand(200_000, generator=torch.Generator().manual_seed(0))
+    x = dist.inverse_cdf(logits, u)
     assert x.shape == (200_000,)
     for v in (0.5, 2.0, 3.0, 5.5):
         # binomial standard error <= 0.0012; 5 of them
@@ -94,7 +125,7 @@ def test_batched_shapes():
     assert d.cdf(logits, y).shape == (3, 7)
     assert d.mean(logits).shape == (3, 7)
     assert d.quantile(logits, [0.1, 0.5, 0.9]).shape == (3, 3, 7)
-    assert d.sample(logits, 5, torch.Generator().manual_seed(0)).shape == (5, 3, 7)
+    assert d.inverse_cdf(logits, torch.rand(5, 3, 7)).shape == (5, 3, 7)
 
 
 @pytest.mark.parametrize("y", [-1e30, -1e6, -5.0, 0.0, 0.5, 1.0, 7.0, 1e8, 3e38])

@@ -10,6 +10,7 @@ import torch
 import lcpfn
 from lcpfn import transforms as tr
 from lcpfn.errors import CheckpointError, InputError
+from lcpfn.predict import Extrapolator
 
 CURVE = np.linspace(0.2, 0.6, 10)
 
@@ -170,7 +171,15 @@ def test_chunked_and_uncached_batches_give_the_same_answers(tiny, monkeypatch):
     assert calls == []  # nothing kept: each method runs the network itself
     chunked.median()
     assert len(calls) == 8  # ceil(37 / 5) chunks
-    np.testing.assert_allclose(chunked.mean(), whole.mean(), atol=1e-5)
+    # the range guarantee shifts the mean by quantiles, which move within a
+    # wide bar with the logits' float32 rounding (this untrained model's
+    # predictive lies far outside the prior's range, all of it mirrored) ...
+    np.testing.assert_allclose(chunked.mean(), whole.mean(), rtol=1e-3, atol=5e-4)
+    # ... while the mean bar by bar (no range: a card without a prior) is linear
+    plain = Extrapolator(tiny.model)
+    np.testing.assert_allclose(
+        plain.predict(y, batch_size=5).mean(), plain.predict(y).mean(), atol=1e-5
+    )
     np.testing.assert_allclose(chunked.sample(3, seed=2).shape, (3, 37, 80))
     # chunks group curves by observed count: every answer goes back to its row
     values = rng.uniform(0.1, 0.9, (37, 80))

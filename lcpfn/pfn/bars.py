@@ -29,6 +29,7 @@ __all__ = ["BarDistribution", "make_borders", "make_curve_borders"]
 LOG_PROB_FLOOR = -1e30
 _HALF_MASS_Z = 0.6744897501960817  # Phi^-1(0.75): half a half-normal lies below this
 _SQRT2 = math.sqrt(2.0)
+_F32 = torch.finfo(torch.float32)
 
 
 def make_borders(values: Tensor, n_bars: int) -> Tensor:
@@ -110,8 +111,8 @@ class BarDistribution(nn.Module):
 
     def log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
         """Log-density of ``y``. Shapes: logits (..., K), y (...) -> (...)."""
-        logits, y = _broadcast(logits, y)
-        logp = torch.log_softmax(logits.float(), dim=-1)
+        # the softmax before broadcasting: y may stack several points per logits row
+        logp, y = _broadcast(torch.log_softmax(logits.float(), dim=-1), y)
         b, w = self.borders, self.widths()
         k = (torch.searchsorted(b, y.float().contiguous(), right=True) - 1).clamp(
             0, self.n_bars - 1
@@ -128,27 +129,50 @@ class BarDistribution(nn.Module):
 
     def cdf(self, logits: Tensor, v: Tensor) -> Tensor:
         """P(Y <= v). Shapes: logits (..., K), v (...) -> (...), broadcast."""
-        logits, v = _broadcast(logits, v)
+        return self.cdf_and_sf(logits, v)[0].float()
+
+    def cdf_and_sf(self, logits: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """P(Y <= v) and P(Y > v) in float64, each summed from its own end of
+        the bars, so each is accurate where it is small (float32 keeps 1 minus
+        the other only to 6e-8).
+
+        Shapes: logits (..., K), v (...) -> (...), (...), broadcast.
+        """
         p = torch.softmax(logits.float(), dim=-1)
-        before = torch.cumsum(p, dim=-1) - p  # (..., K) mass left of each bar
-        b, w = self.borders, self.widths()
-        v = v.float()
-        k = (torch.searchsorted(b, v.contiguous(), right=True) - 1).clamp(
+        up_to = torch.cumsum(p, dim=-1)  # (..., K) mass up to each bar's end
+        # from the right, in reversed bar order: bar k is at K - 1 - k
+        from_reversed = torch.cumsum(torch.flip(p, [-1]), dim=-1)
+        b, w = self.borders.double(), self.widths().double()
+        v = torch.as_tensor(v, device=logits.device).float()
+        k = (torch.searchsorted(self.borders, v.contiguous(), right=True) - 1).clamp(
             0, self.n_bars - 1
         )
+        p, k = _broadcast(p, k)
+        up_to, from_reversed = (_broadcast(x, k)[0] for x in (up_to, from_reversed))
+        p_k, up_to_k, from_k = (
+            x.gather(-1, i.unsqueeze(-1)).squeeze(-1).double()
+            for x, i in ((p, k), (up_to, k), (from_reversed, self.n_bars - 1 - k))
+        )
+        before_k, after_k = up_to_k - p_k, from_k - p_k  # beside bar k
+        v = v.expand(k.shape).double()
         frac = ((v - b[k]) / w[k]).clamp(0.0, 1.0)
-        inner = before.gather(-1, k.unsqueeze(-1)).squeeze(-1) + frac * p.gather(
-            -1, k.unsqueeze(-1)
-        ).squeeze(-1)
-        s_left, s_right = self._tail_scales()
-        left = p[..., 0] * torch.special.erfc(
-            (b[1] - v).clamp_min(0) / (s_left * _SQRT2)
+        s_left, s_right = (s.double() for s in self._tail_scales())
+        # the share of each tail bar's half-normal beyond v
+        left_beyond = torch.special.erfc((b[1] - v).clamp_min(0) / (s_left * _SQRT2))
+        right_beyond = torch.special.erfc((v - b[-2]).clamp_min(0) / (s_right * _SQRT2))
+        p_0, p_last = p[..., 0].double(), p[..., -1].double()
+        in_left, in_right = v <= b[1], v >= b[-2]
+        cdf = torch.where(
+            in_left,
+            p_0 * left_beyond,
+            torch.where(in_right, 1 - p_last * right_beyond, before_k + frac * p_k),
         )
-        right = (1 - p[..., -1]) + p[..., -1] * torch.erf(
-            (v - b[-2]).clamp_min(0) / (s_right * _SQRT2)
+        sf = torch.where(
+            in_left,
+            1 - p_0 * left_beyond,
+            torch.where(in_right, p_last * right_beyond, after_k + (1 - frac) * p_k),
         )
-        out = torch.where(v <= b[1], left, torch.where(v >= b[-2], right, inner))
-        return out.clamp(0.0, 1.0)
+        return cdf.clamp(0.0, 1.0), sf.clamp(0.0, 1.0)
 
     def quantile(self, logits: Tensor, q: Sequence[float] | Tensor) -> Tensor:
         """Inverse CDF at levels ``q`` in (0, 1).
@@ -156,25 +180,21 @@ class BarDistribution(nn.Module):
         Shapes:
             logits (..., K), q (L,)  ->  (L, ...)
         """
-        q = torch.as_tensor(q, dtype=torch.float32, device=logits.device).reshape(-1)
+        q = torch.as_tensor(q, dtype=torch.float64, device=logits.device).reshape(-1)
         if not bool(((q > 0) & (q < 1)).all()):
             raise InputError(f"quantile levels must lie in (0, 1); got {q.tolist()}")
+        # float32 levels: those within 6e-8 of 0 or 1 go to the nearest in (0, 1)
+        q = q.float().clamp(_F32.tiny, 1 - _F32.eps / 2)
         levels = q.reshape(-1, *([1] * (logits.ndim - 1))).expand(
             -1, *logits.shape[:-1]
         )
-        return self._inverse_cdf(logits, levels)
+        return self.inverse_cdf(logits, levels)
 
-    def sample(
-        self, logits: Tensor, n_samples: int, generator: torch.Generator
-    ) -> Tensor:
-        """Draws by inverse CDF. Shapes: logits (..., K) -> (n_samples, ...)."""
-        u = torch.rand(
-            (n_samples, *logits.shape[:-1]), generator=generator, device=logits.device
-        )
-        return self._inverse_cdf(logits, u.clamp(1e-7, 1 - 1e-7))
+    def inverse_cdf(self, logits: Tensor, levels: Tensor) -> Tensor:
+        """The quantile at each level (of uniform draws: samples).
 
-    def _inverse_cdf(self, logits: Tensor, levels: Tensor) -> Tensor:
-        """Shapes: logits (..., K), levels (L, ...) in (0, 1)  ->  (L, ...)."""
+        Shapes: logits (..., K), levels (L, ...) in (0, 1)  ->  (L, ...).
+        """
         p = torch.softmax(logits.float(), dim=-1)  # (..., K)
         cum = torch.cumsum(p, dim=-1)
         at = torch.movedim(levels, 0, -1).contiguous()  # (..., L): all levels at once
@@ -231,7 +251,8 @@ class BarDistribution(nn.Module):
 
 
 def _broadcast(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """Shapes: (..., K) and (...) -> both expanded to their common leading shape."""
+    """Shapes: (..., K) and (...) -> both expanded to their common leading shape
+    (views, not copies)."""
     y = torch.as_tensor(y, device=logits.device)
     shape = torch.broadcast_shapes(logits.shape[:-1], y.shape)
     return logits.expand(*shape, logits.shape[-1]), y.expand(shape)
