@@ -13,8 +13,9 @@ the prior cannot produce. On a loss that climbs back towards its initial
 value it extends the climb past the prior's floor and puts most of its mass
 below ``lower``, which a loss transform maps onto its hard bound: the median
 in metric units jumps to the transform's cap (``lcpfn.transforms``).
-``PriorRange`` moves that excess across the bound, mirrored. With F the
-network's CDF,
+``PriorRange`` exchanges the two tails, at each distance u from a bound,
+wherever the one beyond it holds more mass than its mirror image inside.
+With F the network's CDF,
 
     F_lower(y) = min(F(y), 1 - F(2 lower - y))
     F_range(y) = max(F_lower(y), 1 - F_lower(2 upper - y))
@@ -32,7 +33,9 @@ past the other bound. Quantiles follow as
     Q_range(q) = min(Q_lower(q), 2 upper - Q_lower(1 - q))
 
 and the density is the derivative of F_range: the input's density at y or at
-one of its mirror images, whichever term of each min and max is the larger.
+one of its mirror images, whichever term of each min and max is active. The
+masses decide, not the densities: far out, where the network's two tails are
+shaped differently, a density can be exchanged for a smaller one.
 
 Everything is evaluated at the four mirror images of y (``mirrors``): y,
 ``2 lower - y``, ``2 upper - y`` and ``2 lower - 2 upper + y``. An infinite
