@@ -31,6 +31,7 @@ step inference_latency_default_cpu.json "$PY" benchmarks/inference_latency.py --
 step pruner_overhead_sqlite.json "$PY" benchmarks/pruner_overhead.py --storage sqlite --n-completed 20
 step optuna_taskset.json "$PY" benchmarks/optuna_taskset.py --data-dir "$DATA" --draws 2
 step real_curves.json "$PY" benchmarks/real_curves.py --data-dir "$DATA" --n-curves 600 --n-mcmc 16
+step range_guarantee.json "$PY" benchmarks/range_guarantee.py --data-dir "$DATA"
 step early_stopping.json "$PY" benchmarks/early_stopping.py --data-dir "$DATA" --model default \
     --orderings 40 --runs 20
 step pfn_vs_mcmc.json "$PY" benchmarks/pfn_vs_mcmc.py --model default --n-curves 16 \

@@ -35,7 +35,7 @@ from lcpfn.evaluation.scoring import (
 from lcpfn.mcmc.baseline import McmcBaseline
 from lcpfn.predict import load
 
-__all__ = ["COUNT_SPLITS", "SuiteConfig", "run_suite"]
+__all__ = ["COUNT_SPLITS", "SuiteConfig", "run_suite", "subsample"]
 
 COUNT_SPLITS = {  # observed anchors; LCDB 1.0 has 2 anchors per octave, 1.1 has 8
     "taskset": (),
@@ -90,7 +90,7 @@ def run_suite(
     start = time.perf_counter()
     for name in config.benchmarks:
         curves = datasets.load_curves(name, config.data_dir)
-        sample = _subsample(curves, config.n_curves, config.seed)
+        sample = subsample(curves, config.n_curves, config.seed)
         splits = fraction_splits() + tuple(
             Split("count", c) for c in COUNT_SPLITS[name]
         )
@@ -156,7 +156,7 @@ def _methods(models: tuple[str, ...], device: str) -> dict[str, Any]:
     }
 
 
-def _subsample(curves: datasets.CurveSet, n: int, seed: int) -> datasets.CurveSet:
+def subsample(curves: datasets.CurveSet, n: int, seed: int) -> datasets.CurveSet:
     """``n`` curves drawn without replacement (all if n = 0 or n >= N), in a
     seeded random order (so a prefix is itself a random subsample)."""
     order = np.random.default_rng(seed).permutation(curves.n_curves)
