@@ -10,12 +10,16 @@ parameter's prior mean and variance (which keeps it proper along what the
 data cannot see, such as how the families share the level).
 
 Each move proposes s afresh from that conditional, optionally after a new
-value of one other parameter: a shape parameter or a weight redrawn from its
-prior, or a shape parameter with positive support scaled by ``exp(e)``. So
-one step can hand the curve's shape from one family to another (pow3 with a
-fast exponent and a large amplitude, or a flat pow3 and a steeper ilog2) with
-the amplitudes refitted to the data: the jumps between modes that gradient
-moves, which keep the curve near the data at every step, do not make.
+value of one other parameter: a shape parameter, a weight or the noise level
+redrawn from its prior, a shape parameter with positive support scaled by
+``exp(e)``, or the noise level's log shifted by e. So one step can hand the
+curve's shape from one family to another (pow3 with a fast exponent and a
+large amplitude, or a flat pow3 and a steeper ilog2) with the amplitudes
+refitted to the data: the jumps between modes that gradient moves, which keep
+the curve near the data at every step, do not make. Likewise the noise level
+moves with the amplitudes refitted to it: on a low-noise curve the posterior
+narrows sharply as sigma falls (a funnel), which HMC's one step size does not
+cross.
 
 Every move is a Metropolis-Hastings step with the exact proposal density (the
 reverse move draws s from the Gaussian at the old values), so the box
@@ -47,6 +51,7 @@ from lcpfn.prior.spec import CurvePrior
 __all__ = ["SHAPE_STEP", "build_linear_moves", "linear_sites"]
 
 SHAPE_STEP = 0.3  # typical |log| change of a shape parameter's scaling move
+NOISE_SITE = "log_sigma"
 _MOMENT_DRAWS = 20_000  # prior draws behind each scale parameter's mean and variance
 
 
@@ -157,6 +162,15 @@ def build_linear_moves(
 
         return change
 
+    def shift(name: str) -> Callable[..., Any]:
+        """A real site plus e, e symmetric: q's ratio is 1."""
+
+        def change(key: Any, values: dict[str, Any]) -> tuple[Any, Any]:
+            e = spread_step(key, SHAPE_STEP)
+            return {**values, name: values[name] + e}, jnp.zeros(())
+
+        return change
+
     def scaling(name: str) -> Callable[..., Any]:
         """A positive site times exp(e), e symmetric: q's ratio is exp(e)."""
 
@@ -174,6 +188,8 @@ def build_linear_moves(
     weights = weight_site(prior)
     if weights in sites:
         changes += [redraw(weights, k) for k in range(len(prior.families))]
+    if NOISE_SITE in sites:  # with the amplitudes refitted at the new noise
+        changes += [redraw(NOISE_SITE, None), shift(NOISE_SITE)]
 
     def moves(key: Any, x: Any, lam: Any) -> tuple[Any, Any]:
         def target(x: Any) -> Any:
