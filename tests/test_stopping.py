@@ -206,7 +206,9 @@ def _in_workers(direction: str, prune: bool, db: Path, n_workers: int = 2) -> di
     return _study_outcome(optuna.load_study(study_name=name, storage=storage))
 
 
-def _check_pruned_against_plain(pruned: dict, plain: dict) -> None:
+def _check_pruned_against_plain(
+    pruned: dict, plain: dict, max_share: float = 0.5
+) -> None:
     winner = int(np.nanargmax(replay.curve_set()[:, -1]))
     assert plain["best_config"] == pruned["best_config"] == winner
     assert pruned["best_state"] == STEPS.COMPLETE
@@ -215,7 +217,7 @@ def _check_pruned_against_plain(pruned: dict, plain: dict) -> None:
     assert plain["steps"] == replay.N_CONFIGS * replay.HORIZON
     # the oracle model is sure by step 2 about configs 0.08 below the winner,
     # and about most of the others soon after: at least half the steps go
-    assert pruned["steps"] <= 0.5 * plain["steps"]
+    assert pruned["steps"] <= max_share * plain["steps"]
     # diverged configs (NaN from step 4) are pruned, not trained to the end
     assert all(pruned["states"][c] == STEPS.PRUNED for c in (3, 11))
 
@@ -238,8 +240,12 @@ def test_pruned_study_finds_the_same_best_in_sqlite(tmp_path):
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
 def test_pruned_study_finds_the_same_best_with_two_workers(tmp_path, direction):
     plain = _in_workers(direction, False, tmp_path / "plain.db")
+    # each worker starts without an incumbent and sees the other's trials only
+    # once they end, so how many steps are trained depends on the interleaving:
+    # 168-196 of 400 in 16 runs, and over 200 (the one-process bound) in 6 of
+    # 38 runs of this test (202 in one)
     _check_pruned_against_plain(
-        _in_workers(direction, True, tmp_path / "pruned.db"), plain
+        _in_workers(direction, True, tmp_path / "pruned.db"), plain, max_share=0.55
     )
 
 
