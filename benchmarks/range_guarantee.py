@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 import lcpfn
-from lcpfn.evaluation import datasets
+from lcpfn.evaluation import datasets, metrics
+from lcpfn.evaluation.baselines import LastValue
 from lcpfn.evaluation.suite import subsample
 from lcpfn.predict import Extrapolator
 
@@ -40,11 +41,12 @@ def per_curve(prediction, split: datasets.CurveSplit) -> tuple[np.ndarray, np.nd
 
     Shapes: returns (N,), (N,).
     """
-    valid = ~np.isnan(split.y_true)
-    filled = np.where(valid, split.y_true, np.nanmean(split.y_obs))
-    ll = np.where(valid, prediction.log_prob(filled), 0.0).sum(1) / valid.sum(1)
-    se = np.where(valid, (prediction.median() - filled) ** 2, 0.0)
-    return ll, se.sum(1) / valid.sum(1)
+    truth = split.y_true
+    filled = np.where(np.isnan(truth), np.nanmean(split.y_obs), truth)
+    return (
+        metrics.log_likelihood(prediction.log_prob(filled), truth),
+        metrics.squared_error(prediction.median(), truth),
+    )
 
 
 def compare(held: Extrapolator, alone: Extrapolator, split: datasets.CurveSplit):
@@ -53,9 +55,8 @@ def compare(held: Extrapolator, alone: Extrapolator, split: datasets.CurveSplit)
     args = (split.y_obs, split.t_obs, split.t_query)
     ll_held, se_held = per_curve(held.predict(*args, **kwargs), split)
     ll_alone, se_alone = per_curve(alone.predict(*args, **kwargs), split)
-    valid = ~np.isnan(split.y_true)
-    last = np.array([row[~np.isnan(row)][-1] for row in split.y_obs])  # (N,)
-    se_last = np.where(valid, (split.y_true - last[:, None]) ** 2, 0.0)
+    last = LastValue().predict(*args, **kwargs).median()  # the suite's last value
+    se_last = metrics.squared_error(last, split.y_true)
     diff = ll_held - ll_alone
     return {
         "n_curves": int(len(diff)),
@@ -66,7 +67,7 @@ def compare(held: Extrapolator, alone: Extrapolator, split: datasets.CurveSplit)
         "largest_gain": float(diff.max()),
         "mse_held": float(se_held.mean()),
         "mse_alone": float(se_alone.mean()),
-        "mse_last_value": float((se_last.sum(1) / valid.sum(1)).mean()),
+        "mse_last_value": float(se_last.mean()),
     }
 
 

@@ -301,20 +301,18 @@ class ScaledBars:
         q = torch.as_tensor(q, dtype=torch.float64).reshape(-1)
         if not self.prior_range.bounded:
             return self._to_y(self.bars.quantile(logits, q))
-        # Q at q and 1 - q in one pass (a symmetric set of levels costs nothing)
-        both = self._to_y(self.bars.quantile(logits, torch.cat([q, 1 - q])))
-        return self.prior_range.quantile(both[: len(q)], both[len(q) :])
+        return self.prior_range.quantile(*self._own_quantiles(logits, q))
 
     def sample(self, logits: Tensor, n_samples: int, generator: torch.Generator):
         """Draws by inverse CDF. Shapes: returns (S, B, Q)."""
         u = torch.rand(
             (n_samples, *logits.shape[:-1]), generator=generator, device=logits.device
         ).clamp(1e-7, 1 - 1e-7)
-        at_u = self._to_y(self.bars.inverse_cdf(logits, u))
         if not self.prior_range.bounded:
-            return at_u
-        at_complement = self._to_y(self.bars.inverse_cdf(logits, 1 - u))
-        return self.prior_range.quantile(at_u, at_complement)
+            return self._to_y(self.bars.inverse_cdf(logits, u))
+        # the draws' quantiles and their complements' in one pass over the bars
+        both = self._to_y(self.bars.inverse_cdf(logits, torch.cat([u, 1 - u])))
+        return self.prior_range.quantile(both[:n_samples], both[n_samples:])
 
     def own_mean(self, logits: Tensor) -> Tensor:
         """The bars' own mean, before the range guarantee (``mean_shift``).
@@ -335,10 +333,18 @@ class ScaledBars:
         if not self.prior_range.bounded:
             return 0.0
         levels = (torch.arange(n_levels, dtype=torch.float64) + 0.5) / n_levels
-        alone = self._to_y(self.bars.quantile(logits, levels))  # (L, B, Q)
-        held = self.quantile(logits, levels)
+        alone, complement = self._own_quantiles(logits, levels)  # (L, B, Q) each
+        held = self.prior_range.quantile(alone, complement)
         alone, held = (a.double().cpu().numpy() for a in (alone, held))
         return (inverse(held) - inverse(alone)).mean(axis=0)
+
+    def _own_quantiles(self, logits: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
+        """The bars' own quantiles at q and at 1 - q, in one pass over the bars.
+
+        Shapes: q (L,) -> (L, B, Q), (L, B, Q).
+        """
+        both = self._to_y(self.bars.quantile(logits, torch.cat([q, 1 - q])))
+        return both[: len(q)], both[len(q) :]
 
     def _log_prob(self, logits: Tensor, y: Tensor) -> Tensor:
         """The bars' own log-density. Shapes: y (..., B, Q) -> (..., B, Q)."""
