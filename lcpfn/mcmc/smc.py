@@ -39,9 +39,9 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   the curve's shape can pass from one family to another in one step, and the
   noise level can move where the posterior narrows as it falls (on the
   lowest-noise reference curve, log sigma -7.0 at 10 % observed, 4 x 4,000
-  particles at target ESS 0.9: max R-hat 1.187 and bulk ESS 15, on log
-  sigma, without the noise level's moves, 1.001 and 2,682 with them;
-  ``smc_settings_curve100_*``);
+  particles at target ESS 0.9: max R-hat 1.189 and min bulk ESS 15
+  without the noise level's moves, 1.001 and 2,056 with them;
+  ``smc_settings_curve100_p4000_e0.9*``);
 - HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
   and a proposal outside S (checked at every step t = 1..n_steps) is
   rejected, which leaves the exact truncated target invariant (the argument
