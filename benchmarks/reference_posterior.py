@@ -7,7 +7,7 @@ Usage:
         [--smc-particles 1000] [--smc-max-particles 16000] [--smc-steps 1]
         [--smc-leapfrog 50] [--smc-symmetry-moves 4] [--smc-linear-moves 2]
         [--smc-target-ess 0.7] [--smc-draws N] [--importance-curves N]
-        [--out reference_posterior]
+        [--importance-from STEM] [--out reference_posterior]
 
 Draws ``--n-curves`` curves from the LC-PFN prior (``lcpfn.sample_curves``),
 observes the first ``cutoff`` of their 100 steps and scores each sampler's
@@ -36,7 +36,8 @@ The work goes in chunks of ``--chunk`` curves: importance sampling for all
 cutoffs of a chunk (its prior draws are drawn again for each chunk; only
 chunks that start before ``--importance-curves``, default all: past them the
 fits serve SBC; a 16-curve chunk's importance sampling from 4M draws takes
-about 12 minutes on a 2-core CPU), then
+about 12 minutes on a 2-core CPU; ``--importance-from`` takes it from an
+earlier run of the same curves and prior draws instead), then
 each sampler at each cutoff, seeded with ``--seed`` plus the chunk's first
 curve. Each cutoff has its own compiled sampler: padding the observed values
 with NaN to one width would compile once, but SMC's cost grows with the
@@ -168,6 +169,12 @@ def main() -> None:
     parser.add_argument(
         "--importance-curves", type=int, default=None, help="default: all"
     )
+    parser.add_argument(
+        "--importance-from",
+        default=None,
+        help="results stem of a run of the same curves whose importance sampling "
+        "is reused",
+    )
     parser.add_argument("--out", default="reference_posterior")
     args = parser.parse_args()
     prior = lcpfn.priors.load("lcpfn")
@@ -195,15 +202,15 @@ def main() -> None:
     }
     if path.exists():  # a killed run of the same settings resumes where it stopped
         done = json.loads(path.read_text())
-        # --importance-curves only says which chunks still get importance
-        # sampling, so it may change from one restart to the next
-        if {**done["settings"], "importance_curves": None} != {
-            **record["settings"],
-            "importance_curves": None,
-        }:
+        # --importance-curves and --importance-from only say where the
+        # importance sampling comes from, so they may change between restarts
+        unchecked = {"importance_curves": None, "importance_from": None}
+        if {**done["settings"], **unchecked} != {**record["settings"], **unchecked}:
             sys.exit(f"{path} holds a run with other settings; choose another --out")
         record = {**done, "settings": record["settings"]}
         print(f"resuming {path}", flush=True)
+    if args.importance_from and not record["rows"]["importance"][str(args.cutoffs[0])]:
+        record = reuse_importance(record, RESULTS / f"{args.importance_from}.json")
     rows = record["rows"]
     importance_curves = (
         args.n_curves if args.importance_curves is None else args.importance_curves
@@ -251,6 +258,26 @@ def main() -> None:
     print(markdown(record))
 
 
+def reuse_importance(record: dict, source: Path) -> dict:
+    """``record`` with the importance sampling of the run in ``source``.
+
+    Importance sampling depends only on the curves and the prior draws, so a
+    run with the same seed, curves, cutoffs and number of draws gives the same
+    figures; any other run is refused.
+    """
+    earlier = json.loads(source.read_text())
+    same = ("seed", "n_curves", "cutoffs", "n_draws", "chunk")
+    theirs = {key: earlier["settings"][key] for key in same}
+    ours = {key: record["settings"][key] for key in same}
+    if theirs != ours:
+        sys.exit(f"{source} sampled other curves or draws: {theirs} against {ours}")
+    return {
+        **record,
+        "importance_seconds": earlier["importance_seconds"],
+        "rows": {**record["rows"], "importance": earlier["rows"]["importance"]},
+    }
+
+
 def extend(row: dict, key: str, values) -> None:
     row[key] = [*row.get(key, []), *np.asarray(values).tolist()]
 
@@ -277,8 +304,13 @@ def markdown(record: dict) -> str:
         "",
         f"{s['n_curves']} curves of the LC-PFN prior (seed {s['seed']}); "
         f"importance sampling from {s['n_draws']:,} prior draws for the first "
-        f"{n_importance} curves ({record['importance_seconds']:.0f} s in all), "
-        "trusted where its "
+        f"{n_importance} curves ({record['importance_seconds']:.0f} s in all"
+        + (
+            f", reused from `{s['importance_from']}`"
+            if s.get("importance_from")
+            else ""
+        )
+        + "), trusted where its "
         f"ESS >= {IS_ESS_MIN}. "
         + "; ".join(
             {
