@@ -11,6 +11,12 @@ jumps between modes, and about as much each way), nor a proposal ratio of
 exp(e) instead of 1 for the noise level's shift by e (it tilts log sigma's
 posterior by its variance, about 0.04 here, and at lambda = 0 most such
 proposals leave S). At lambda = 0 the target is the truncated prior.
+
+The untruncated prior is the sharper check of the proposal ratios: without S
+and the wall every move mixes at lambda = 0, and log sigma's prior variance
+is 1. There the shift's ratio of exp(e) moves log sigma's mean by 0.1 (KS p
+= 6e-7 at 8,000 draws), and a scaling move's ratio of 1 instead of exp(e)
+moves pow3's exponent and Janoschek's rate (p = 2e-10, 5e-9).
 """
 
 import numpy as np
@@ -26,6 +32,7 @@ jax = pytest.importorskip("jax")
 pytest.importorskip("numpyro")
 
 N = 2000  # draws; a correct sampler fails the KS tests (Bonferroni) 1 % of the time
+N_UNTRUNCATED = 8000  # draws of the untruncated check: log sigma tilted by 0.1 shows
 T_OBS = 10  # observed steps of each curve
 
 
@@ -88,6 +95,44 @@ def test_moves_keep_the_tempered_posterior(lam):
     assert moved_share > 0.5
     assert 0.01 < float(acceptance.mean()) < 0.99
     assert np.asarray(jax.vmap(in_support)(moved)).all()
+    before = {**_quantities(space.values_of, fresh), **_extra(space.values_of, fresh)}
+    after = {**_quantities(space.values_of, moved), **_extra(space.values_of, moved)}
+    for name in before:
+        p = stats.ks_2samp(before[name], after[name]).pvalue
+        assert p > 0.01 / len(before), (name, p)
+
+
+@pytest.mark.integration  # compiles the moves for the full prior (~1 min)
+def test_moves_keep_the_untruncated_prior():
+    import jax.numpy as jnp
+
+    prior = lcpfn.priors.load("lcpfn")
+    space, _, _, _ = _setup(prior)
+
+    def prior_draws(key, n):
+        """Draws of the prior without S, unconstrained: (n, d)."""
+        keys = jax.random.split(key, len(space.sites))
+        draws = {
+            name: d.sample(k, (n,))
+            for (name, d), k in zip(space.sites.items(), keys, strict=True)
+        }
+        return jax.vmap(space.x_of)(draws)
+
+    start = prior_draws(jax.random.key(0), N_UNTRUNCATED)
+    fresh = prior_draws(jax.random.key(1), N_UNTRUNCATED)
+    t = jnp.arange(1.0, T_OBS + 1.0)
+    no_data = (t, jnp.zeros(T_OBS), jnp.zeros(T_OBS, dtype=bool))
+    moves = build_linear_moves(
+        prior,
+        in_support=lambda x: True,
+        log_prior=space.prior_density,
+        log_likelihood=lambda x: 0.0,
+        data=no_data,
+        n_rounds=10,
+    )
+    keys = jax.random.split(jax.random.key(3), N_UNTRUNCATED)
+    moved, acceptance = jax.jit(jax.vmap(lambda k, x: moves(k, x, 0.0)))(keys, start)
+    assert 0.1 < float(acceptance.mean()) < 0.99
     before = {**_quantities(space.values_of, fresh), **_extra(space.values_of, fresh)}
     after = {**_quantities(space.values_of, moved), **_extra(space.values_of, moved)}
     for name in before:
