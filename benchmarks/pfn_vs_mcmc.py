@@ -4,6 +4,7 @@ Usage:
     python benchmarks/pfn_vs_mcmc.py [--model default] [--n-curves 16]
                                      [--budgets 100 250] [--n-chains 4]
                                      [--smc-particles P ...] [--smc-max-factor 16]
+                                     [--include STEM ...]
 
 Draws ``--n-curves`` fresh curves of 100 steps from the model's prior (seed
 fixed, a stream no training run uses) and, at each cutoff of 10/20/40/80 %
@@ -37,9 +38,14 @@ Every method sees the same curves. Reports per method and cutoff, as
 - each reference's agreement with the SMC reference of the most particles:
   the mean and largest absolute difference of the curves' LL, and how many
   differ by more than 0.05 nats.
-  No curve is excluded. SMC runs first (the reference), then each NUTS
-  budget; the results are written after each, and a killed run started again
-  with the same arguments, code and machine keeps the references it finished.
+  No curve is excluded. ``--include STEM`` adds the methods of an earlier
+  run of the same curves (same model, prior, seed, curves and chains, on this
+  CPU) to the report, marked with a dagger: their figures as measured there,
+  so that a reference of many particles and cheaper budgets timed on an idle
+  machine can be compared without running either again. SMC runs first (the
+  reference), then each NUTS budget; the results are written after each, and
+  a killed run started again with the same arguments, code and machine keeps
+  the references it finished.
 
 Each cutoff's observed prefix is passed as it is, (N, cutoff): one compiled
 sampler per cutoff and budget. Padding every prefix with NaN to 80 steps
@@ -302,6 +308,13 @@ def main() -> None:
         "--pfn-batch", type=int, default=1024, help="curves in the PFN's timed batch"
     )
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--include",
+        nargs="*",
+        default=[],
+        help="result stems of earlier runs of the same curves whose methods are "
+        "added to the report",
+    )
     parser.add_argument("--out", default="pfn_vs_mcmc", help="result stem")
     args = parser.parse_args()
     if args.smc_max_factor < 1:
@@ -315,6 +328,10 @@ def main() -> None:
 
     config = {k: v for k, v in vars(args).items() if k != "out"}
     done, elapsed = finished_references(args.out, config, model.card.get("sha256"))
+    included = {
+        stem: included_methods(stem, config, model.card.get("sha256"), prior.hash())
+        for stem in args.include
+    }
     start = time.perf_counter() - elapsed
     pfn = run_pfn(model, y, args.pfn_batch)
     methods = {f"PFN {args.model}": {c: summarize(pfn[c], None, 0) for c in CUTOFFS}}
@@ -357,8 +374,19 @@ def main() -> None:
                 zip(CUTOFFS, PAPER_MCMC, strict=True)
             ),
             "methods": {
-                name: {f"{c}%": r for c, r in rows.items()}
-                for name, rows in methods.items()
+                **{
+                    name: {f"{c}%": r for c, r in rows.items()}
+                    for name, rows in methods.items()
+                },
+                **{
+                    f"{name} {INCLUDED}": rows
+                    for run in included.values()
+                    for name, rows in run["methods"].items()
+                },
+            },
+            "included": {
+                stem: {key: run[key] for key in ("command", "git_revision")}
+                for stem, run in included.items()
             },
         }
         record["large_sample_estimate"] = large_sample_estimate(record, args.model)
@@ -390,6 +418,36 @@ def finished_references(out: str, config: dict, model_sha256) -> tuple[dict, flo
     return done, previous["seconds_total"]
 
 
+def included_methods(stem: str, config: dict, model_sha256, prior_sha256) -> dict:
+    """The reference methods of the run in benchmarks/results/<stem>.json, with
+    its command and revision; exits unless that run scored the same curves
+    with the same chains on this CPU."""
+    path = RESULTS / f"{stem}.json"
+    if not path.exists():
+        sys.exit(f"--include: {path} does not exist")
+    run = json.loads(path.read_text())
+    same = ("model", "n_curves", "seed", "n_chains")
+    theirs = {
+        **{key: run["config"][key] for key in same},
+        "model_sha256": run["model_sha256"],
+        "prior_sha256": run["prior_sha256"],
+        "cpu": run["machine"]["cpu"],
+    }
+    ours = {
+        **{key: config[key] for key in same},
+        "model_sha256": model_sha256,
+        "prior_sha256": prior_sha256,
+        "cpu": describe_machine()["cpu"],
+    }
+    if theirs != ours:
+        sys.exit(f"--include: {stem} scored other curves: {theirs} against {ours}")
+    return {
+        "command": run["command"],
+        "git_revision": run["machine"]["git_revision"],
+        "methods": dict(list(run["methods"].items())[1:]),  # without its PFN
+    }
+
+
 def write(record: dict, out: str) -> None:
     """The JSON, the markdown table and both plots under benchmarks/results/."""
     RESULTS.mkdir(exist_ok=True)
@@ -417,6 +475,9 @@ def _cost_ratio(label: str, rows: dict, baseline: dict, kind: str, fmt: str) -> 
         + " | ".join(format(x, fmt) + "x" for x in ratios)
         + " |"
     )
+
+
+INCLUDED = "†"  # marks a method of an earlier run (--include)
 
 
 def _particles(name: str) -> int:
@@ -468,6 +529,12 @@ def _markdown(r: dict) -> str:
         + f", batches of {c['batch_size']} curves. Log-likelihood of the noisy "
         "unseen values, mean over curves and steps, [95 % bootstrap interval over "
         "curves].",
+        *(
+            f"Methods marked {INCLUDED} are those of `{run['command']}` at revision "
+            f"{run['git_revision']} (`{stem}.md`: its settings and timing), as "
+            "measured there."
+            for stem, run in r.get("included", {}).items()
+        ),
         "",
         "| method | " + " | ".join(f"{k} observed" for k in pfn) + " |",
         "|---|" + "---:|" * len(pfn),
