@@ -34,5 +34,10 @@ step real_curves.json "$PY" benchmarks/real_curves.py --data-dir "$DATA" --n-cur
 step range_guarantee.json "$PY" benchmarks/range_guarantee.py --data-dir "$DATA"
 step early_stopping.json "$PY" benchmarks/early_stopping.py --data-dir "$DATA" --model default \
     --orderings 40 --runs 20
+# the cheaper SMC budget and NUTS timed together, then the reference beside them
+step pfn_vs_mcmc_smc250_max1000_noise_moves.json "$PY" benchmarks/pfn_vs_mcmc.py \
+    --model default --n-curves 16 --budgets 1000 --smc-particles 250 --smc-max-factor 4 \
+    --n-chains 4 --batch-size 16 --out pfn_vs_mcmc_smc250_max1000_noise_moves
 step pfn_vs_mcmc.json "$PY" benchmarks/pfn_vs_mcmc.py --model default --n-curves 16 \
-    --budgets 1000 --smc-particles 1000 --n-chains 4 --batch-size 16
+    --budgets --smc-particles 1000 --n-chains 4 --batch-size 16 \
+    --include pfn_vs_mcmc_smc250_max1000_noise_moves

@@ -493,11 +493,12 @@ def fit_smc(
             ``n_particles``: up to three repeats, with 1,000, 4,000 and
             16,000 particles by default; ``max_particles=n_particles``
             turns the repeats off. ``n_particles=250, max_particles=1000``
-            cost 0.41-0.90 times NUTS 4 x (1000 + 1000) per curve on 16
-            prior curves at 10-80 % observed, as close to the default's LL
-            as NUTS at 10 % and closer from 20 % on
-            (``pfn_vs_mcmc_smc250_max1000.md``); compilation, not counted
-            there, took 460 s over the four cutoffs against NUTS's 61 s.
+            cost 0.46-0.93 times NUTS 4 x (1000 + 1000) per curve on 16
+            prior curves at 10-80 % observed, and its per-curve LL was
+            within 0.002-0.012 nats of the default's on average against
+            NUTS's 0.014-0.084 (``pfn_vs_mcmc.md``); compilation, not
+            counted there, took 917 s over the four cutoffs against NUTS's
+            66 s.
         n_mcmc_steps: HMC transitions per particle and stage.
         n_leapfrog: leapfrog steps per HMC transition.
         waste_free: 0 moves every particle by ``n_mcmc_steps`` transitions
