@@ -267,7 +267,7 @@ def reuse_importance(record: dict, source: Path) -> dict:
     """
     earlier = json.loads(source.read_text())
     same = ("seed", "n_curves", "cutoffs", "n_draws", "chunk")
-    theirs = {key: earlier["settings"][key] for key in same}
+    theirs = {key: earlier["settings"].get(key) for key in same}
     ours = {key: record["settings"][key] for key in same}
     if theirs != ours:
         sys.exit(f"{source} sampled other curves or draws: {theirs} against {ours}")
