@@ -22,7 +22,7 @@ moves pow3's exponent and Janoschek's rate (p = 2e-10, 5e-9).
 import numpy as np
 import pytest
 from scipy import stats
-from test_symmetry_moves import _quantities, _setup
+from test_symmetry_moves import _quantities, _setup, _untruncated_draws
 
 import lcpfn
 from lcpfn.mcmc.linear_moves import build_linear_moves, linear_sites
@@ -108,18 +108,8 @@ def test_moves_keep_the_untruncated_prior():
 
     prior = lcpfn.priors.load("lcpfn")
     space, _, _, _ = _setup(prior)
-
-    def prior_draws(key, n):
-        """Draws of the prior without S, unconstrained: (n, d)."""
-        keys = jax.random.split(key, len(space.sites))
-        draws = {
-            name: d.sample(k, (n,))
-            for (name, d), k in zip(space.sites.items(), keys, strict=True)
-        }
-        return jax.vmap(space.x_of)(draws)
-
-    start = prior_draws(jax.random.key(0), N_UNTRUNCATED)
-    fresh = prior_draws(jax.random.key(1), N_UNTRUNCATED)
+    start = _untruncated_draws(space, jax.random.key(0), N_UNTRUNCATED)
+    fresh = _untruncated_draws(space, jax.random.key(1), N_UNTRUNCATED)
     t = jnp.arange(1.0, T_OBS + 1.0)
     no_data = (t, jnp.zeros(T_OBS), jnp.zeros(T_OBS, dtype=bool))
     moves = build_linear_moves(

@@ -27,7 +27,7 @@ def _setup(prior):
     import jax.numpy as jnp
 
     space = unconstrained_space(prior)
-    sites, values_of = space.sites, space.values_of
+    values_of = space.values_of
     grid = jnp.arange(1.0, 101.0)
 
     def curve(x):
@@ -40,16 +40,21 @@ def _setup(prior):
 
     def prior_draws(key, n):
         """Exact draws of the truncated prior, unconstrained: (n, d)."""
-        keys = jax.random.split(key, len(sites))
-        draws = {
-            name: d.sample(k, (20 * n,))
-            for (name, d), k in zip(sites.items(), keys, strict=True)
-        }
-        x = jax.vmap(space.x_of)(draws)
+        x = _untruncated_draws(space, key, 20 * n)
         inside = np.asarray(jax.vmap(in_support)(x))
         return x[np.flatnonzero(inside)[:n]]
 
     return space, curve, in_support, prior_draws
+
+
+def _untruncated_draws(space, key, n):
+    """Draws of the prior without S, unconstrained: (n, d)."""
+    keys = jax.random.split(key, len(space.sites))
+    draws = {
+        name: d.sample(k, (n,))
+        for (name, d), k in zip(space.sites.items(), keys, strict=True)
+    }
+    return jax.vmap(space.x_of)(draws)
 
 
 def _quantities(values_of, x):
