@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import warnings
+from importlib import metadata
 from pathlib import Path
 
 import torch
@@ -13,6 +14,8 @@ import torch
 import lcpfn
 
 RESULTS = Path(__file__).parent / "results"
+# the libraries whose versions decide a benchmark's figures (None: not installed)
+PACKAGES = ("torch", "numpy", "scipy", "jax", "jaxlib", "numpyro", "blackjax", "arviz")
 CHECKOUT = Path(__file__).resolve().parents[1]
 
 
@@ -33,8 +36,16 @@ def describe_machine() -> dict:
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "git_revision": _git_revision(),
         "lcpfn_from_checkout": _lcpfn_from_checkout(),
+        "packages": {name: _version(name) for name in PACKAGES},
     }
     return info
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _lcpfn_from_checkout() -> bool:

@@ -29,7 +29,8 @@ from lcpfn.evaluation import evaluate, fraction_splits
 from lcpfn.evaluation.datasets import load_curves
 from lcpfn.evaluation.report import compare
 
-RESULTS = Path(__file__).parent / "results"
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
 
 
 def main() -> None:
@@ -81,6 +82,7 @@ def main() -> None:
     out = args.out or f"compare_{Path(args.model).name}_{Path(args.other).name}"
     record = {
         "command": "python benchmarks/model_comparison.py " + " ".join(sys.argv[1:]),
+        "machine": describe_machine(),
         "models": names,
         "rows": rows,
     }

@@ -65,6 +65,7 @@ from lcpfn.mcmc.posterior import converged
 from lcpfn.mcmc.smc import ESCALATION, REPEAT_TARGET_ESS
 
 sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
 from sbc import (  # noqa: E402
     cutoff_table,
     cutoff_tests,
@@ -73,7 +74,6 @@ from sbc import (  # noqa: E402
     true_values,
 )
 
-RESULTS = Path(__file__).parent / "results"
 N_RANKS, N_BINS = 99, 10
 SBC_MIN_CURVES = 5 * N_BINS  # chi-square wants >= 5 expected per bin
 N_STEPS = 100
@@ -212,6 +212,15 @@ def main() -> None:
     if args.importance_from and not record["rows"]["importance"][str(args.cutoffs[0])]:
         record = reuse_importance(record, RESULTS / f"{args.importance_from}.json")
     rows = record["rows"]
+    # a run spans several starts, perhaps on other machines: each is recorded
+    # with the number of curves each method had reached at each cutoff
+    reached = {
+        m: {k: len(rows[m][str(k)].get("log_likelihood", [])) for k in args.cutoffs}
+        for m in args.methods
+    }
+    record.setdefault("starts", []).append(
+        {"machine": describe_machine(), "curves_done": reached}
+    )
     importance_curves = (
         args.n_curves if args.importance_curves is None else args.importance_curves
     )
@@ -278,6 +287,24 @@ def reuse_importance(record: dict, source: Path) -> dict:
     }
 
 
+def started_on(starts: list[dict]) -> list[str]:
+    """Markdown lines naming the machine, code and JAX of each start of the run."""
+    if not starts:
+        return []
+    lines = ["Starts (curves already done per cutoff, then where it ran):", ""]
+    for start in starts:
+        m = start["machine"]
+        done = " / ".join(
+            f"{method} {'/'.join(map(str, by_cutoff.values()))}"
+            for method, by_cutoff in start["curves_done"].items()
+        )
+        packages = ", ".join(
+            f"{name} {m['packages'][name]}" for name in ("jax", "numpyro", "blackjax")
+        )
+        lines.append(f"- {done}: {m['cpu']}, lcpfn {m['git_revision']}, {packages}")
+    return [*lines, ""]
+
+
 def extend(row: dict, key: str, values) -> None:
     row[key] = [*row.get(key, []), *np.asarray(values).tolist()]
 
@@ -330,6 +357,7 @@ def markdown(record: dict) -> str:
         )
         + ". LL: mean log density of the unseen values.",
         "",
+        *started_on(record.get("starts", [])),
         "| cutoff | method | curves | converged | sampled again (1 / 2 / 3 times) "
         "| IS-trusted curves | mean abs LL diff to IS | max abs LL diff "
         "| within 0.05 | mean LL | predictive MCSE mean / max "

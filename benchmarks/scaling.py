@@ -33,6 +33,7 @@ import torch
 import lcpfn
 
 sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
 from sharpness_ablation import (  # noqa: E402
     ARMS,
     budget_minutes,
@@ -46,7 +47,6 @@ SIZES = {
     "d128-l4": dict(d_model=128, n_layers=4, n_heads=4),
     "d192-l6": dict(d_model=192, n_layers=6, n_heads=6),
 }
-RESULTS = Path(__file__).parent / "results"
 
 
 def score(
@@ -161,6 +161,7 @@ def main() -> None:
     done = kept_scores(RESULTS / "scaling.json", n_prior=args.n_prior)
     record = {
         "command": "python benchmarks/scaling.py " + " ".join(sys.argv[1:]),
+        "machine": describe_machine(),
         "n_prior": args.n_prior,
         "scores": score(runs_dir, args.n_prior, done),
     }

@@ -54,6 +54,9 @@ import lcpfn
 from lcpfn.pfn.model import ModelConfig
 from lcpfn.pfn.training import TrainConfig, train
 
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
+
 BASE_MODEL = dict(
     n_layers=4,
     n_heads=4,
@@ -251,12 +254,13 @@ def main() -> None:
                 folder = Path(args.runs_dir) / arm
                 train_to_budget(folder, model_kw, train_kw, minutes, args.seed)
         return
-    out = Path(__file__).parent / "results" / args.out
+    out = RESULTS / args.out
     done = kept_scores(
         out.with_suffix(".json"), n_prior=args.n_prior, n_real=args.n_real
     )
     record = {
         "command": "python benchmarks/sharpness_ablation.py " + " ".join(sys.argv[1:]),
+        "machine": describe_machine(),
         "n_prior": args.n_prior,
         "n_real": args.n_real,
         "scores": score(

@@ -38,7 +38,9 @@ import lcpfn
 from lcpfn.mcmc import fit_smc
 from lcpfn.mcmc.posterior import converged
 
-RESULTS = Path(__file__).parent / "results"
+sys.path.insert(0, str(Path(__file__).parent))
+from machine import RESULTS, describe_machine  # noqa: E402
+
 N_STEPS = 100
 
 
@@ -104,6 +106,7 @@ def main() -> None:
     record = {
         "command": "python benchmarks/smc_settings.py " + " ".join(sys.argv[1:]),
         "settings": vars(args),
+        "machine": describe_machine(),
         "seconds_per_curve": post.seconds,
         "compile_seconds": post.compile_seconds,
         "rows": rows,
