@@ -15,19 +15,10 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   adapted from stage to stage towards an acceptance rate of 0.65. The
   posterior is a thin curved ridge (families and weights trade off), so the
   step size is set by its stiff directions and a move must be long to travel
-  along it: one transition of 200 leapfrog steps per stage mixes along it
-  far better than ten of 10 steps, for 1.6 times the cost
-  (benchmarks/results/smc_settings_*.md). With the linear moves below making
-  the long jumps, 50 steps (the default) reach about the same R-hat as 200
-  on the hard reference curves in two thirds of the time (worst curve: 1.029
-  against 1.019, bulk ESS 210 against 384; ``smc_settings_*_lin2.md``).
-  Waste-free SMC (``waste_free``, BlackJAX's ``waste_free_smc``) instead
-  resamples n_particles / P ancestors and keeps every state of a chain of
-  P - 1 transitions from each: about one transition per particle and
-  stage, as by default, but spread over chains. With P = 10 and 40-step
-  transitions it converged on none of the four hard reference curves
-  (``smc_settings_*_w10.md``), and coarser tempering (target ESS 0.5) on
-  one (``*_e0.5.md``);
+  along it: one long transition per stage, not several short ones. Waste-free
+  SMC (``waste_free``, BlackJAX's ``waste_free_smc``) instead resamples
+  n_particles / P ancestors and keeps every state of a chain of P - 1
+  transitions from each;
 - ``symmetry_moves`` rounds of ``lcpfn.mcmc.symmetry_moves`` before each
   HMC transition: Metropolis moves along the directions the likelihood
   cannot see (how the families share the curve's scale and level), where
@@ -37,11 +28,7 @@ from lambda = 0 to 1 (BlackJAX's adaptive tempered SMC kernel):
   families' amplitudes redrawn from their Gaussian conditional given the
   data, alone or with a new shape parameter, weight or noise level, so that
   the curve's shape can pass from one family to another in one step, and the
-  noise level can move where the posterior narrows as it falls (on the
-  lowest-noise reference curve, log sigma -7.0 at 10 % observed, 4 x 4,000
-  particles at target ESS 0.9: max R-hat 1.189 and min bulk ESS 15
-  without the noise level's moves, 1.001 and 2,056 with them;
-  ``smc_settings_curve100_p4000_e0.9*``);
+  noise level can move where the posterior narrows as it falls;
 - HMC moves on the soft-walled surrogate of ``lcpfn.mcmc.model.make_model``
   and a proposal outside S (checked at every step t = 1..n_steps) is
   rejected, which leaves the exact truncated target invariant (the argument
@@ -55,19 +42,13 @@ A curve whose diagnostics fail (``lcpfn.mcmc.posterior.converged``) is
 sampled again, from fresh random numbers: first with the same particles
 tempered more gently (target ESS ``REPEAT_TARGET_ESS``, if ``target_ess`` is
 below it: about twice the stages), then with ``ESCALATION`` times the
-particles at a time, as long as that stays within ``max_particles``. A
-curve that 0.7's coarser steps leave with runs in different modes mostly
-converges at 0.9 for 1.8 times the cost (``smc_settings_carry_*``); a mode
-that few of 1,000 particles reach is found by some of 4,000. On the worst
-reference curve (log sigma -6.4, 40 % observed) with 4,000 particles the
-runs' log evidence spread (sd) was 0.07 nats at target ESS 0.9 and 1.14 at
-0.7, max R-hat 1.019 and 1.042
-(``smc_settings_curve6_p4000_l50_s4_lin2_e0.9.md``, ``..._e0.7.md``); neither
-reached R-hat 1.01, so by default that curve goes on to 16,000 particles.
-The first run is discarded, not pooled; a repeat keeps ``n_draws`` draws
-per run whatever its particles, so all curves keep the same shape. The
-per-run statistics (log evidence, final ESS, ``n_particles``) are the last
-run's, and ``repeats`` counts the curve's repeated runs.
+particles at a time, as long as that stays within ``max_particles``: runs
+that coarse stages leave in different modes mostly agree when tempered more
+gently, and a mode that few particles reach is found by some of more. The
+first run is discarded, not pooled; a repeat keeps ``n_draws`` draws per run
+whatever its particles, so all curves keep the same shape. The per-run
+statistics (log evidence, final ESS, ``n_particles``) are the last run's, and
+``repeats`` counts the curve's repeated runs.
 
 ``n_runs`` independent populations per curve play the role of chains. After
 lambda = 1 each run draws ``n_draws / chain_length`` ancestors by its final
@@ -77,25 +58,18 @@ are these chains, one after another, so ArviZ's R-hat compares the runs
 (mode masses included) and its bulk ESS sees the chains' autocorrelation.
 Each run's log evidence and the effective sample size of its final weights
 are SMC's own diagnostics. More draws cost little (a chain transition costs
-what one stage costs a particle, and a run has 15-45 stages), and on a
+what one stage costs a particle, and a run has tens of stages), and on a
 low-noise curve they matter: the predictive density at a value is a mean of
 spikes of width sigma, so its log has a Monte Carlo error
-(``Diagnostics.predictive_mcse``). On four curves at 10 % observed (log
-sigma -5.7 to -3.7) the LL of the unseen values had a standard deviation
-over four seeds of 0.026-0.062 nats with 1,000 draws per run, 0.005-0.041
-with 4,000 (the default) and 0.007-0.028 with 16,000, at 6.3, 7.1 and 11.5 s
-per curve (``smc_predictive_mcse.md``): past 4,000 draws the spread falls
-slowly. ``predictive_mcse`` (at typical points of the predictive) shows the
-trend but can be 3 times smaller than that spread;
-``PosteriorPredictive.log_likelihood_mcse`` at the held-out values matched
-it within 0.8-2.1 times over eight seeds at 4,000 draws
-(``smc_predictive_mcse_4000_8seeds.md``).
+(``Diagnostics.predictive_mcse`` at typical points of the predictive,
+``PosteriorPredictive.log_likelihood_mcse`` at given values).
 
 The curves of a batch are tempered in one vectorized loop, so every run
-takes as many stages as the slowest run of the batch: 20-25 stages paid for
-15.8-19.5 needed at 16 curves per batch. One curve at a time still costs 1.14-1.22
-times as much per curve on a 2-core CPU, where wide operations amortize
-their fixed cost (``smc_batch_layout.md``); ``batch_size`` stays 16.
+takes as many stages as the slowest run of the batch; on a CPU the wide
+operations still make a batch cheaper per curve than one curve at a time.
+
+The measurements behind each default are in benchmarks/README.md ("The
+reference sampler's settings").
 
 Shapes: B curves, T observed steps, R runs, D draws per run, d unconstrained
 dimensions.
@@ -493,12 +467,8 @@ def fit_smc(
             ``n_particles``: up to three repeats, with 1,000, 4,000 and
             16,000 particles by default; ``max_particles=n_particles``
             turns the repeats off. ``n_particles=250, max_particles=1000``
-            cost 0.46-0.93 times NUTS 4 x (1000 + 1000) per curve on 16
-            prior curves at 10-80 % observed, and its per-curve LL was
-            within 0.002-0.012 nats of the default's on average against
-            NUTS's 0.014-0.084 (``pfn_vs_mcmc.md``); compilation, not
-            counted there, took 917 s over the four cutoffs against NUTS's
-            66 s.
+            is a budget cheaper per curve than NUTS 4 x (1000 + 1000) and
+            closer to the default's predictive.
         n_mcmc_steps: HMC transitions per particle and stage.
         n_leapfrog: leapfrog steps per HMC transition.
         waste_free: 0 moves every particle by ``n_mcmc_steps`` transitions
@@ -511,39 +481,22 @@ def fit_smc(
             chain_length`` chains of ``chain_length`` transitions from
             ancestors drawn by the final weights; a multiple of
             ``chain_length``. None (the default) is ``n_particles x
-            chain_length``, 4,000 (for 13 % more time than 1,000 at 10 %
-            observed, with about half the seed-to-seed spread of the
-            predictive's LL on low-noise curves; see the module docstring).
+            chain_length``, 4,000: past it the predictive's Monte Carlo
+            error falls slowly.
         chain_length: transitions of each final chain at the posterior.
         target_ess: share of the particles that each stage's reweighting keeps
-            as effective sample size; higher means more, gentler stages. On
-            the four hard reference curves at 40 % observed, 0.7 (the
-            default) took 19-24 stages per run against 0.9's 36-44, 13.1
-            against 23.8 s per curve, and converged on the same three of
-            them; 0.5 (14-17 stages) converged on one
-            (``smc_settings_carry_l50_s4_lin2_e*.md``).
+            as effective sample size; higher means more, gentler stages
+            (0.9 takes about twice the stages of 0.7, the default).
         symmetry_moves: rounds of ``lcpfn.mcmc.symmetry_moves`` before each
             HMC transition (0: none): moves along what the data cannot tell
             apart (how the families share the curve's scale and level) and
-            redraws of single parameters from their prior. On four hard
-            low-noise curves the 4 rounds cost 14 % more time and raised the
-            runs' log evidence by up to 9 nats (mass the HMC moves alone never
-            reached) with a smaller spread between runs
-            (benchmarks/results/smc_settings_idle_l200*.md).
+            redraws of single parameters from their prior: they reach mass
+            that the HMC moves alone do not.
         linear_moves: rounds of ``lcpfn.mcmc.linear_moves`` before each HMC
             transition (0: none): the amplitudes redrawn from their Gaussian
-            conditional given the data, alone or after a new shape parameter
-            or weight, which jumps between the ways the families can share
-            the curve's shape. On the four hard curves 2 rounds took the
-            worst curve's R-hat from 1.26 to 1.03 and its runs' log evidence
-            spread from 2.2 to 0.2 nats; with 50 leapfrog steps instead of
-            200 the whole costs 9 % more than 200 steps without them
-            (``smc_settings_idle_l50_s4_lin2.md`` against
-            ``smc_settings_idle_l200_s4_rerun.md``). Since the moves carry
-            the current point's Gaussian from step to step and are given
-            lambda, the same settings take 23.8 s per curve instead of 31.9
-            (``smc_settings_carry_l50_s4_lin2_e0.9.md``; the two measured in
-            different sessions on the same 2-core machine type, idle).
+            conditional given the data, alone or after a new shape parameter,
+            weight or noise level, which jumps between the ways the families
+            can share the curve's shape.
 
     Returns:
         A ``Posterior`` (method "smc") whose diagnostics hold R-hat and ESS
