@@ -40,7 +40,7 @@ from lcpfn.transforms import Identity, Transform, take
 
 __all__ = ["Extrapolator", "Prediction", "available_models", "load"]
 
-DEFAULT_BATCH_SIZE = 32  # curves per forward pass (benchmarks/inference_latency.py)
+DEFAULT_BATCH_SIZE = 32  # curves per forward pass: larger batches gain nothing on a CPU
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # of the network
 MAX_CACHED_BYTES = 2**30  # logits kept in memory up to this size, else recomputed
 # model-space values the network can read: prior curves lie in [0, 1] plus
@@ -125,12 +125,10 @@ class Extrapolator:
                 space (``lcpfn.transforms``); default: values used as they are.
             batch_size: curves per forward pass (memory bound).
             precision: "float32", or "bfloat16" to run the network's matrix
-                products in bfloat16 (about 1.3x the throughput on a CPU with
-                bfloat16 instructions, several times slower on one without:
-                7x on an AVX2-only EPYC; the bar probabilities move by a mean
-                KL divergence of order 1e-4 nats; benchmarks/
-                inference_latency.py measures both); everything after the
-                network is float32.
+                products in bfloat16: faster only on a CPU with bfloat16
+                instructions, much slower on one without, and the bar
+                probabilities move slightly; everything after the network is
+                float32.
 
         Returns:
             Prediction; its outputs have shape (Q,) for one curve, (B, Q) for a batch.

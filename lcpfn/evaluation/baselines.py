@@ -190,11 +190,10 @@ class ParametricFit:
     ``lcpfn.prior.curves``) is fitted to the observed (t, z) in prior units by
     ``scipy.optimize.least_squares`` within the parameter bounds of
     ``FIT_FAMILIES``, from a start through the data's ends, for at most
-    ``max_nfev`` evaluations, keeping the best point found. On the real curves
-    of ``lcpfn.evaluation.datasets`` many fits stop at the default limit of 100 (in a
-    spot check 0-30 % for pow3 and MMF, 30-70 % for pow4, whose parameters
-    trade off along flat valleys); with 30 times more evaluations their
-    extrapolations moved by at most 0.02 in prior units.
+    ``max_nfev`` evaluations, keeping the best point found. On real curves
+    many fits stop at the default limit of 100 (pow4's most, whose parameters
+    trade off along flat valleys), where more evaluations barely move the
+    extrapolation.
 
     The predictive at a query step is Gaussian around the fitted curve, with
     the prediction variance of nonlinear regression,

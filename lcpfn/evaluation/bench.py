@@ -108,7 +108,7 @@ def _score_cutoff(
 
 NOISE_BINS = (-np.inf, -6.0, -5.0, -4.0, -3.0, np.inf)  # log sigma strata
 # name: [low, high) of log sigma: the five strata, then the low-noise ones
-# pooled (the goals are stated for log sigma < -5) and all curves
+# pooled (log sigma < -5) and all curves
 STRATA = {
     **{
         name: (low, high)

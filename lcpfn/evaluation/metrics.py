@@ -131,8 +131,7 @@ def crps_from_quantiles(
     the given levels, each weighted by the width of its cell in [0, 1] (cells
     split half-way between neighbouring levels): for the midpoint grid
     tau_i = (i - 1/2) / L every weight is 1 / L, the midpoint rule, which
-    converges to the exact CRPS as L grows (within 0.3 % of a Gaussian's at
-    L = 39).
+    converges to the exact CRPS as L grows.
 
     Shapes: quantiles (L, B, Q) (or (L, ...)), levels (L,) increasing in
     (0, 1), y_true (B, Q) -> (B, Q), NaN where y_true is NaN.
@@ -332,8 +331,9 @@ def score(
             (``median``, ``quantile``, ``interval``, ``cdf``, ``log_prob``).
         y_true: the unseen values at the prediction's steps, NaN = not scored.
         level: central interval level for the coverage.
-        n_levels: quantile levels (i - 1/2) / n_levels for the CRPS; memory
-            grows as n_levels * B * Q.
+        n_levels: quantile levels (i - 1/2) / n_levels for the CRPS (39 keep
+            a Gaussian's within 0.3 % of its exact CRPS for |y - mu| <= 3
+            sigma); memory grows as n_levels * B * Q.
 
     Shapes: y_true (Q,) or (B, Q) like ``prediction.steps`` -> Scores over (B,)
     (B = 1 for one curve).

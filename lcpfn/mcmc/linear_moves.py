@@ -234,7 +234,7 @@ def build_linear_moves(
 # The two helpers below are written with plain array operations: under vmap,
 # jnp.linalg.qr and solve_triangular become batched LAPACK calls that jaxlib
 # 0.10 spreads over XLA's CPU thread pool from inside that pool, which
-# deadlocks once two of them run at once (seen with 4 runs of 4 curves).
+# deadlocks once two of them run at once.
 
 
 def _triangularize(a: Any, b: Any) -> tuple[Any, Any]:

@@ -20,14 +20,12 @@ data, so the posterior is proportional to prior x 1_S x likelihood.
 How the truncation is sampled. A hard ``-inf`` outside S stops every NUTS
 trajectory that touches the boundary as a divergence, and the posterior is
 often pressed against it (curves that approach ``y_max``, flat curves at the
-``increasing`` edge): on one LC-PFN prior curve (20 observed steps, 2 chains x
-300 + 300) 28.5 % of the transitions diverged, and divergences no longer told
-real integration trouble apart. Instead the NUTS dynamics run on a surrogate
+``increasing`` edge), so divergences would no longer tell real integration
+trouble apart. Instead the NUTS dynamics run on a surrogate
 target that equals the posterior inside S and falls off smoothly outside it,
 ``log p(z) - v(z)**2 / (2 * WALL_WIDTH**2)``, where ``v`` is how far the clean
 curve's two ends lie outside the bounds (or how much f(n_steps) falls below
-f(1)), in units of y; the same curve then gave no divergences and twice the
-effective sample size. Trajectories bend back at this soft wall instead of
+f(1)), in units of y. Trajectories bend back at this soft wall instead of
 stopping. After each NUTS transition, a proposal outside S, checked at every
 step t = 1..n_steps, is rejected (the chain stays where it was). That is a
 Metropolis-Hastings step with the NUTS kernel as proposal: NUTS is reversible
@@ -36,9 +34,9 @@ acceptance ratio reduces to ``1_S(proposal)`` and the chain's stationary
 distribution is the exact truncated posterior. Every retained draw lies in S
 (checked in float32 as the prior's sampler does). The share of rejected
 transitions is ``Diagnostics.boundary_rejection_rate``; divergences keep their
-usual meaning. The surrogate looks at the two ends only: evaluating all
-n_steps steps in every leapfrog step makes sampling several times slower, and
-most violations show at the ends (as the prior's sampler finds).
+usual meaning. The surrogate looks at the two ends only, where most
+violations show, since evaluating every step in each leapfrog step costs far
+more; the exact check after each transition catches the rest.
 
 Chains start at importance-resampled prior draws: ``N_INIT_DRAWS`` draws from
 the untruncated prior, those in S weighted by their likelihood (Gumbel top-k,
@@ -56,15 +54,10 @@ equally, so on such curves a mode's share is the share of chains that found
 it, not its posterior mass. ``fit_mcmc`` warns about them;
 ``Posterior.curve_diagnostics`` names them; ``lcpfn.mcmc.smc.fit_smc``
 (tempered SMC from the prior) weighs the modes by their mass instead.
-Convergence counts, simulation-based calibration and accuracy against the
-budget are in benchmarks/results/sbc_nuts.md (``sbc.py --n-curves 48
---n-bins 5``, written as sbc.md at the time), pfn_vs_mcmc.md and
-pfn_vs_mcmc_1000.md.
 
 Many curves are fit at once: one NUTS chain is a pure JAX function, vectorized
 (``jax.vmap``) over chains and curves and compiled once per batch shape. A
-batch costs about the time of its slowest curve (timings in
-benchmarks/results/pfn_vs_mcmc.md).
+batch costs about the time of its slowest curve.
 
 NaN policy: as in ``lcpfn.predict``, a NaN in ``y_obs`` marks an unobserved
 step; every curve needs one observed value; outputs contain no NaN.

@@ -12,8 +12,7 @@ changes of its parameters leave ``f`` unchanged (``Family.scale``,
 The likelihood cannot tell these apart, so the posterior spreads along them
 as far as the prior allows, on curved ridges (``w_k c_k`` is what the data
 fix, not ``w_k`` and ``c_k``) that gradient moves, with step sizes set by the
-sharp directions, cross slowly: independent SMC runs on a low-noise curve
-agreed on the curve's asymptote and not on how the families share it. Each
+sharp directions, cross slowly. Each
 move here is a Metropolis-Hastings step whose proposal is a bijection ``g_d``
 with ``g_-d`` its inverse and ``d`` symmetric about 0, so it is accepted with
 the target's ratio times ``|det dg_d|``; the likelihood cancels up to

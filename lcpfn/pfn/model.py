@@ -37,9 +37,8 @@ __all__ = ["ModelConfig", "CurvePFN", "query_positions"]
 class ModelConfig:
     """Size and inputs of a CurvePFN. ``d_ff`` defaults to ``2 * d_model`` as in LC-PFN.
 
-    The defaults are the recipe chosen by the sharpness ablation
-    (benchmarks/results/sharpness_ablation.md) at the size chosen by the
-    scaling check (benchmarks/results/scaling.md).
+    The defaults are the shipped model's inputs and size (the ablation and
+    scaling check behind them: benchmarks/README.md).
     """
 
     n_layers: int = 3

@@ -75,9 +75,9 @@ __all__ = [
 class TrainConfig:
     """How to train. ``n_curves`` counts curves over all ranks.
 
-    The defaults are the recipe chosen by the sharpness ablation
-    (benchmarks/results/sharpness_ablation.md): the extendable wsd schedule, a
-    low-noise proposal weighted back to the prior, the integrated noise target.
+    The defaults are the shipped recipe: the extendable wsd schedule, a
+    low-noise proposal weighted back to the prior, the integrated noise target
+    (the ablation behind it: benchmarks/README.md).
     """
 
     n_curves: int = 1_000_000
