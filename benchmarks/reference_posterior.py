@@ -228,6 +228,7 @@ def main() -> None:
         part = slice(first, min(first + args.chunk, args.n_curves))
         n_importance = len(rows["importance"][str(args.cutoffs[0])].get("ess", []))
         if n_importance < part.stop and first < importance_curves:
+            aligned(n_importance, part, "importance")
             start = time.perf_counter()
             seen = [steps < k for k in args.cutoffs]
             brute = importance_predictive(
@@ -254,6 +255,7 @@ def main() -> None:
                 row = rows[method][str(k)]
                 if len(row.get("log_likelihood", [])) >= part.stop:
                     continue
+                aligned(len(row.get("log_likelihood", [])), part, f"{method} {k} %")
                 post = fit(method, y[part, :k], prior, args, args.seed + part.start)
                 for key, values in scores(post, y[part], k).items():
                     extend(row, key, values)
@@ -265,6 +267,17 @@ def main() -> None:
                 save(record, path)
                 print(method, k, part, f"{post.seconds:.1f} s/curve", flush=True)
     print(markdown(record))
+
+
+def aligned(n_done: int, part: slice, what: str) -> None:
+    """Stops the run unless the ``n_done`` curves already recorded for ``what``
+    end where the chunk ``part`` starts (else its rows would land on other
+    curves' places)."""
+    if n_done != part.start:
+        sys.exit(
+            f"{what}: {n_done} curves recorded, but the chunk to add starts at "
+            f"curve {part.start}; the record is not from chunks of this size"
+        )
 
 
 def reuse_importance(record: dict, source: Path) -> dict:

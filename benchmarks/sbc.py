@@ -151,7 +151,9 @@ def cutoff_table(tests: dict, n_ranks: int, n_bins: int) -> list[str]:
         "",
         f"Smallest p-value times the number of tests ({n_tests}, Bonferroni): "
         f"chi-square {min(1.0, n_tests * smallest['chi2_p']):.3f}, KS "
-        f"{min(1.0, n_tests * smallest['ks_p']):.3f}.",
+        f"{min(1.0, n_tests * smallest['ks_p']):.3f}; both tests as one family "
+        f"({2 * n_tests} tests): "
+        f"{min(1.0, 2 * n_tests * min(smallest.values())):.3f}.",
     ]
     return lines
 
@@ -164,6 +166,8 @@ def from_run(stem: str, method: str | None, out: str) -> None:
     s = run["settings"]
     if method is None and len(s["methods"]) == 1:
         method = s["methods"][0]
+    if method is None:
+        sys.exit(f"{stem} fitted {s['methods']}; choose one with --method")
     if method not in s["methods"]:
         sys.exit(f"{stem} has no {method} fits; it has {s['methods']}")
     rows = run["rows"][method]

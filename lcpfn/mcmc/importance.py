@@ -1,10 +1,11 @@
 """Brute force: the posterior predictive by importance sampling from the prior.
 
 Draws from the truncated prior (``lcpfn.prior.sampler``, the PFN's torch
-sampler, which shares no code path with the NumPyro model the samplers move
-in) are weighted by the likelihood of the observed points; the predictive
-density at a query point is the weighted mixture of the draws' noise
-densities there::
+sampler: it shares the curve formulas and the support test of
+``lcpfn.prior`` with the NumPyro model the samplers move in, not the
+parameterization, the moves or the handling of the truncation) are weighted
+by the likelihood of the observed points; the predictive density at a query
+point is the weighted mixture of the draws' noise densities there::
 
     w_i = prod_t N(y_obs(t); f_i(t), sigma_i)           (observed t)
     p(y | data) = sum_i w_i N(y; f_i(t_q), sigma_i) / sum_i w_i
