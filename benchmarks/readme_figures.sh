@@ -4,8 +4,9 @@
 # default's card is skipped, so re-running after an interruption resumes.
 #
 # Usage: bash benchmarks/readme_figures.sh [--data-dir ../shared/data]
-# About 2 h on a 2-core CPU; the timing steps (inference_latency,
-# pruner_overhead) want the machine otherwise idle.
+# About 2 h on a 2-core CPU, then about 6 h for the reference posterior (last
+# step); the timing steps (inference_latency, pruner_overhead) want the machine
+# otherwise idle.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DATA=../shared/data
@@ -41,3 +42,10 @@ step pfn_vs_mcmc_smc250_max1000_noise_moves.json "$PY" benchmarks/pfn_vs_mcmc.py
 step pfn_vs_mcmc.json "$PY" benchmarks/pfn_vs_mcmc.py --model default --n-curves 16 \
     --budgets --smc-particles 1000 --n-chains 4 --batch-size 16 \
     --include pfn_vs_mcmc_smc250_max1000_noise_moves
+# the reference posterior against brute force on 256 prior curves, then SBC from
+# its ranks (not tied to the default); it resumes from its JSON, so it always
+# runs, and a finished run only reports
+"$PY" benchmarks/reference_posterior.py --n-curves 256 --chunk 16 --methods smc \
+    --importance-curves 64 --importance-from reference_posterior_256_draws4000 \
+    --out reference_posterior_256_noise_moves
+"$PY" benchmarks/sbc.py --from-run reference_posterior_256_noise_moves
