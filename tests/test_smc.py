@@ -396,15 +396,16 @@ def test_lcpfn_prior_predictive_matches_importance_sampling_at_every_cutoff():
     """fit_smc with its defaults on prior curves of the LC-PFN prior, observed
     up to each cutoff, against importance sampling from 4M prior draws where
     that is trusted (ESS >= 1,000): every curve converged, and the mean log
-    density of the unseen values within 0.05 nats (the reference's goal).
+    density of the unseen values within 0.02 nats (the reference's goal is
+    0.05 on any curve; these are easy ones).
 
     Importance sampling is trusted only on noisy curves, so the curves are
     the first two of a seed with log sigma > -3 (at 80 % observed a log sigma
-    of -1.5 keeps an ESS of about 1,500 of 4M draws). On such curves both
-    estimates' Monte Carlo errors are below 0.01 nats (the importance
-    sampling's ``score_mcse``, SMC's ``log_likelihood_mcse``), so 0.05 leaves
-    a correct sampler 5 standard errors, and a sampler that misses a mode's
-    mass or tempers wrongly moves the predictive by more.
+    of -1.5 keeps an ESS of about 1,500 of 4M draws). On such curves
+    importance sampling's Monte Carlo error (``score_mcse``) is about 0.0025
+    nats or less and the gaps of a correct sampler were 0.0034 at most, so
+    0.02 leaves room for another machine's random path, while a sampler that
+    misses a mode's mass or tempers wrongly moves the predictive by more.
     """
     prior = lcpfn.priors.load("lcpfn")
     batch = lcpfn.sample_curves(prior, 200, 100, seed=5)
@@ -425,4 +426,4 @@ def test_lcpfn_prior_predictive_matches_importance_sampling_at_every_cutoff():
     by_cutoff = trusted.reshape(len(CUTOFFS), len(curves)).any(1)
     assert by_cutoff.all(), brute.ess.reshape(len(CUTOFFS), -1)
     gap = np.abs(smc_ll - brute_ll)[trusted]
-    assert (gap < 0.05).all(), (smc_ll, brute_ll, brute.ess)
+    assert (gap < 0.02).all(), (smc_ll, brute_ll, brute.ess)
