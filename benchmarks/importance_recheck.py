@@ -66,9 +66,10 @@ def main() -> None:
     ]
     for k in s["cutoffs"]:
         imp, smc = record["rows"]["importance"][str(k)], record["rows"]["smc"][str(k)]
-        n = len(smc.get("log_likelihood", []))
+        # the curves both have reached (importance sampling covers the first ones)
+        n = min(len(smc.get("log_likelihood", [])), len(imp.get("ess", [])))
         ess, ref = np.array(imp["ess"][:n]), np.array(imp["log_likelihood"][:n])
-        ll = np.array(smc.get("log_likelihood", []))
+        ll = np.array(smc.get("log_likelihood", [])[:n])
         trusted = ess >= IS_ESS_MIN
         missed = trusted & (np.abs(ll - ref) > TOLERANCE)
         if not missed.any():
