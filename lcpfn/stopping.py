@@ -330,11 +330,13 @@ class LCPFNPruner(_PrunerBase):  # type: ignore[misc, valid-type]
         transform = self.transform
         if transform is None and minimize:
             first = float(values[finite][0])
-            if not first > 0:  # loss_curve's soft range [0, first] would be empty
+            # loss_curve's soft range [0, first] needs a width a float can hold
+            if not first >= np.finfo(np.float64).tiny:
                 raise InputError(
                     f"a minimize study needs transform= for values like these: the "
                     f"default transform loss_curve(first value) needs a first "
-                    f"reported value > 0; got {first!r}"
+                    f"reported value > 0 (a normal float, at least 2.2e-308); got "
+                    f"{first!r}"
                 )
             transform = loss_curve(first)
         decision = stop_decisions(

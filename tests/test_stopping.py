@@ -117,6 +117,19 @@ def test_pruner_prunes_diverged_trials_and_waits_for_an_incumbent():
     assert _run(study, [0.1, 0.1, 0.1]) is None  # no completed trial to beat yet
 
 
+@pytest.mark.parametrize("first", [0.0, -1.0, 1e-310])  # 1e-310: subnormal
+def test_a_minimize_study_without_transform_needs_a_positive_first_report(first):
+    """The default transform loss_curve(first report) has the soft range
+    [0, first]: a first report without a width a float holds names transform=."""
+    study = optuna.create_study(pruner=LCPFNPruner(StubModel(), horizon=10))
+    _run(study, [0.5, 0.4, 0.3])
+    trial = study.ask()
+    for step, value in enumerate([first, 0.1, 0.1], start=1):
+        trial.report(value, step)
+    with pytest.raises(InputError, match="needs transform="):
+        trial.should_prune()
+
+
 def test_pruner_needs_a_horizon():
     with pytest.raises(InputError, match="horizon"):
         LCPFNPruner(horizon=0)
