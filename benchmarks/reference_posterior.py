@@ -253,9 +253,10 @@ def main() -> None:
         for k in args.cutoffs:
             for method in args.methods:
                 row = rows[method][str(k)]
-                if len(row.get("log_likelihood", [])) >= part.stop:
+                n_done = len(row.get("log_likelihood", []))
+                if n_done >= part.stop:
                     continue
-                aligned(len(row.get("log_likelihood", [])), part, f"{method} {k} %")
+                aligned(n_done, part, f"{method} {k} %")
                 post = fit(method, y[part, :k], prior, args, args.seed + part.start)
                 for key, values in scores(post, y[part], k).items():
                     extend(row, key, values)

@@ -391,7 +391,7 @@ def test_importance_predictive_checks_its_arguments(small_prior):  # noqa: F811
 CUTOFFS = (10, 20, 40, 80)  # observed steps of 100
 
 
-@pytest.mark.integration  # about 5 minutes: the LC-PFN prior at fit_smc's defaults
+@pytest.mark.integration  # about 11 minutes on 2 cores: fit_smc's defaults
 def test_lcpfn_prior_predictive_matches_importance_sampling_at_every_cutoff():
     """fit_smc with its defaults on prior curves of the LC-PFN prior, observed
     up to each cutoff, against importance sampling from 4M prior draws where
