@@ -3,7 +3,7 @@ and the brute force of ``reference_posterior.py`` disagree.
 
 Usage:
     python benchmarks/importance_recheck.py --run reference_posterior_256
-        [--n-draws 16000000] [--seed 1]
+        [--n-draws 16000000] [--seed 1] [--curves 21 50] [--out NAME]
 
 Reads benchmarks/results/<run>.json, takes every curve-cutoff where importance
 sampling was trusted (ESS >= 1,000) and SMC's mean LL of the unseen values is
@@ -13,9 +13,10 @@ importance sampling from ``--n-draws`` fresh prior draws (another seed). The
 log of an importance-sampling density estimate is biased low when its ESS is
 small (a lumpy mixture of few effective draws), so a miss that vanishes with
 more draws was the brute force's; the new estimate's Monte Carlo error
-(``ImportanceResult.score_mcse``) is shown beside it.
+(``ImportanceResult.score_mcse``) is shown beside it. ``--curves`` keeps only
+those curves of that selection.
 
-Writes benchmarks/results/<run>_recheck.md.
+Writes benchmarks/results/<out>.md (default <run>_recheck).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def main() -> None:
     parser.add_argument("--run", default="reference_posterior_256")
     parser.add_argument("--n-draws", type=int, default=16_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--curves", type=int, nargs="+", help="only these curves")
+    parser.add_argument("--out", help="results file name (default <run>_recheck)")
     args = parser.parse_args()
     record = json.loads((RESULTS / f"{args.run}.json").read_text())
     s = record["settings"]
@@ -75,6 +78,10 @@ def main() -> None:
         if not missed.any():
             continue
         curves = np.flatnonzero(missed | (trusted & (ess < CONTROL_ESS)))
+        if args.curves is not None:
+            curves = np.intersect1d(curves, args.curves)
+        if curves.size == 0:
+            continue
         start = time.perf_counter()
         again = importance_predictive(
             prior,
@@ -92,7 +99,7 @@ def main() -> None:
                 f"{ll[i] - new:+.4f} |"
             )
     text = "\n".join(lines) + "\n"
-    (RESULTS / f"{args.run}_recheck.md").write_text(text)
+    (RESULTS / f"{args.out or args.run + '_recheck'}.md").write_text(text)
     print(text)
 
 
