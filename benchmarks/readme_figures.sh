@@ -4,9 +4,9 @@
 # default's card is skipped, so re-running after an interruption resumes.
 #
 # Usage: bash benchmarks/readme_figures.sh [--data-dir ../shared/data]
-# About 2 h on a 2-core CPU, then about 6 h for the reference posterior (last
-# step); the timing steps (inference_latency, pruner_overhead) want the machine
-# otherwise idle.
+# About 2 h on a 2-core CPU, then about 6 h for the reference posterior and
+# 30 min for its importance-sampling rechecks (last steps); the timing steps
+# (inference_latency, pruner_overhead) want the machine otherwise idle.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DATA=../shared/data
@@ -49,3 +49,8 @@ step pfn_vs_mcmc.json "$PY" benchmarks/pfn_vs_mcmc.py --model default --n-curves
     --importance-curves 64 --importance-from reference_posterior_256_draws4000 \
     --out reference_posterior_256_noise_moves
 "$PY" benchmarks/sbc.py --from-run reference_posterior_256_noise_moves
+# where SMC and 4M-draw importance sampling disagree, importance sampling again
+"$PY" benchmarks/importance_recheck.py --run reference_posterior_256_noise_moves
+"$PY" benchmarks/importance_recheck.py --run reference_posterior_256_noise_moves \
+    --n-draws 64000000 --seed 2 --curves 21 36 50 \
+    --out reference_posterior_256_noise_moves_recheck_64M
