@@ -4,7 +4,7 @@ Usage:
     python benchmarks/reference_posterior.py [--n-curves 16] [--cutoffs 10 20 40 80]
         [--n-draws 4000000] [--methods nuts smc] [--seed 20261201]
         [--chunk 16] [--nuts-warmup 1000] [--nuts-samples 1000]
-        [--smc-particles 1000] [--smc-max-particles 16000] [--smc-steps 1]
+        [--smc-particles 1000] [--smc-max-particles 64000] [--smc-steps 1]
         [--smc-leapfrog 50] [--smc-symmetry-moves 4] [--smc-linear-moves 2]
         [--smc-target-ess 0.7] [--smc-draws N] [--importance-curves N]
         [--importance-from STEM] [--out reference_posterior]
@@ -43,7 +43,12 @@ curve. Each cutoff has its own compiled sampler: padding the observed values
 with NaN to one width would compile once, but SMC's cost grows with the
 width (43 s per curve at 10 % padded to 80 steps, against about 17 s).
 benchmarks/results/<out>.{json,md} are written after every sampler run; a
-killed run started again with the same arguments goes on from there.
+killed run started again with the same arguments goes on from there. It may
+be started again with a higher ``--smc-max-particles``: the chunks where a
+curve did not converge under the lower cap are then sampled again, with the
+same seed, so the record is what a run with the higher cap from the start
+gives (a curve that converged under the lower cap does so under the higher
+one too, from the same random numbers); the md lists them.
 """
 
 from __future__ import annotations
@@ -157,7 +162,7 @@ def main() -> None:
     parser.add_argument("--nuts-warmup", type=int, default=1000)
     parser.add_argument("--nuts-samples", type=int, default=1000)
     parser.add_argument("--smc-particles", type=int, default=1000)
-    parser.add_argument("--smc-max-particles", type=int, default=16000)
+    parser.add_argument("--smc-max-particles", type=int, default=64000)
     parser.add_argument("--smc-steps", type=int, default=1)
     parser.add_argument("--smc-leapfrog", type=int, default=50)
     parser.add_argument("--smc-symmetry-moves", type=int, default=4)
@@ -203,10 +208,20 @@ def main() -> None:
     if path.exists():  # a killed run of the same settings resumes where it stopped
         done = json.loads(path.read_text())
         # --importance-curves and --importance-from only say where the
-        # importance sampling comes from, so they may change between restarts
-        unchecked = {"importance_curves": None, "importance_from": None}
+        # importance sampling comes from, so they may change between restarts;
+        # --smc-max-particles may rise (see refit_below_cap)
+        unchecked = {
+            "importance_curves": None,
+            "importance_from": None,
+            "smc_max_particles": None,
+        }
         if {**done["settings"], **unchecked} != {**record["settings"], **unchecked}:
             sys.exit(f"{path} holds a run with other settings; choose another --out")
+        if args.smc_max_particles < done["settings"]["smc_max_particles"]:
+            sys.exit(
+                f"{path} was sampled with --smc-max-particles "
+                f"{done['settings']['smc_max_particles']}; it may rise, not fall"
+            )
         record = {**done, "settings": record["settings"]}
         print(f"resuming {path}", flush=True)
     if args.importance_from and not record["rows"]["importance"][str(args.cutoffs[0])]:
@@ -254,19 +269,33 @@ def main() -> None:
             for method in args.methods:
                 row = rows[method][str(k)]
                 n_done = len(row.get("log_likelihood", []))
-                if n_done >= part.stop:
+                recorded = n_done >= part.stop
+                again = below_cap(row, part, method, args) if recorded else []
+                if recorded and not again:
                     continue
-                aligned(n_done, part, f"{method} {k} %")
+                if not recorded:
+                    aligned(n_done, part, f"{method} {k} %")
+                before = row.get("log_likelihood", [])[part]
                 post = fit(method, y[part, :k], prior, args, args.seed + part.start)
                 for key, values in scores(post, y[part], k).items():
-                    extend(row, key, values)
+                    put(row, key, part, values)
                 chunk_truth = {name: v[part] for name, v in truth.items()}
                 for name, values in sbc_ranks(post, chunk_truth, families).items():
-                    extend(row.setdefault("ranks", {}), name, values)
+                    put(row.setdefault("ranks", {}), name, part, values)
                 row["seconds"] += post.seconds * (part.stop - part.start)
                 row["compile_seconds"] += post.compile_seconds
+                if again:
+                    record.setdefault("refits", []).append(
+                        refit_entry(row, part, k, again, before, post, args)
+                    )
                 save(record, path)
-                print(method, k, part, f"{post.seconds:.1f} s/curve", flush=True)
+                print(
+                    "refit " * bool(again) + method,
+                    k,
+                    part,
+                    f"{post.seconds:.1f} s/curve",
+                    flush=True,
+                )
     print(markdown(record))
 
 
@@ -319,6 +348,55 @@ def started_on(starts: list[dict]) -> list[str]:
     return [*lines, ""]
 
 
+def below_cap(row: dict, part: slice, method: str, args) -> list[int]:
+    """The curves of the recorded chunk ``part`` that did not converge with
+    fewer SMC particles than ``--smc-max-particles`` now allows: they were
+    sampled under a lower cap, and their chunk is sampled again under this
+    one (with the same seed, so its other curves get the same fits)."""
+    if method != "smc":
+        return []
+    return [
+        i
+        for i in range(part.start, part.stop)
+        if not row["converged"][i] and row["n_particles"][i] < args.smc_max_particles
+    ]
+
+
+def refit_entry(row, part, k, again, before, post, args) -> dict:
+    """What the refit of the chunk ``part`` for the curves ``again`` changed,
+    for the record: whether they converged now, their particles, and how
+    many of the other curves' LL moved (the same seed leaves them as they
+    were, unless the sampler's arithmetic is not reproducible)."""
+    return {
+        "cutoff": k,
+        "curves": [part.start, part.stop],
+        "max_particles": args.smc_max_particles,
+        "sampled_again": {
+            str(i): {
+                "converged": row["converged"][i],
+                "n_particles": row["n_particles"][i],
+                "r_hat_max": row["r_hat_max"][i],
+                "ess_bulk_min": row["ess_bulk_min"][i],
+            }
+            for i in again
+        },
+        "others_ll_changed": sum(
+            abs(row["log_likelihood"][part.start + j] - b) > 1e-9
+            for j, b in enumerate(before)
+            if part.start + j not in again
+        ),
+        "seconds": post.seconds * (part.stop - part.start),
+    }
+
+
+def put(row: dict, key: str, part: slice, values) -> None:
+    """The chunk ``part``'s values at its curves' places in ``row[key]``:
+    appended for a new chunk (its first curve is where the list ends),
+    replaced for a refitted one."""
+    old = row.get(key, [])
+    row[key] = [*old[: part.start], *np.asarray(values).tolist(), *old[part.stop :]]
+
+
 def extend(row: dict, key: str, values) -> None:
     row[key] = [*row.get(key, []), *np.asarray(values).tolist()]
 
@@ -338,6 +416,7 @@ def markdown(record: dict) -> str:
     s = record["settings"]
     imp = record["rows"]["importance"]
     n_importance = len(imp[str(s["cutoffs"][0])].get("ess", []))
+    levels = range(1, repeat_levels(s) + 1)
     lines = [
         "# Reference posterior against brute-force importance sampling",
         "",
@@ -372,7 +451,8 @@ def markdown(record: dict) -> str:
         + ". LL: mean log density of the unseen values.",
         "",
         *started_on(record.get("starts", [])),
-        "| cutoff | method | curves | converged | sampled again (1 / 2 / 3 times) "
+        "| cutoff | method | curves | converged | sampled again "
+        f"({' / '.join(map(str, levels))} times) "
         "| IS-trusted curves | mean abs LL diff to IS | max abs LL diff "
         "| within 0.05 | mean LL | predictive MCSE mean / max "
         "| MCSE of LL at held-out values mean / max | s / curve |",
@@ -397,7 +477,7 @@ def markdown(record: dict) -> str:
             )  # fmt: skip
             repeats = np.array(row.get("repeats", []))
             again = (
-                " / ".join(str((repeats == level).sum()) for level in (1, 2, 3))
+                " / ".join(str((repeats == level).sum()) for level in levels)
                 if method == "smc" and repeats.size
                 else "-"
             )
@@ -457,9 +537,51 @@ def markdown(record: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
         *(misses or ["| - | - | none | | | | | | |"]),
     ]
+    lines += refits_markdown(record.get("refits", []))
     for method in s["methods"]:
         lines += sbc_markdown(record["rows"][method], s["cutoffs"], method)
     return "\n".join(lines) + "\n"
+
+
+def repeat_levels(s: dict) -> int:
+    """How many times SMC may sample a curve again under the settings ``s``
+    (as ``lcpfn.mcmc.smc.fit_smc`` does: once more gently, then with
+    ESCALATION times the particles at a time up to the cap)."""
+    levels = int(s.get("smc_target_ess", REPEAT_TARGET_ESS) < REPEAT_TARGET_ESS)
+    count = s["smc_particles"] * ESCALATION
+    while count <= s["smc_max_particles"]:
+        levels, count = levels + 1, count * ESCALATION
+    return levels
+
+
+def refits_markdown(refits: list[dict]) -> list[str]:
+    """The table of the chunks sampled again after the cap on particles rose."""
+    if not refits:
+        return []
+    lines = [
+        "",
+        "Chunks sampled again after `--smc-max-particles` rose, for the curves "
+        "that had not converged under the lower cap (s / curve above includes "
+        "the chunks' first fits):",
+        "",
+        "| cutoff | curves | max particles | curve: converged, particles, "
+        "max R-hat, min bulk ESS | other curves whose LL changed | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in refits:
+        again = "; ".join(
+            f"{i}: {'yes' if v['converged'] else 'no'}, {v['n_particles']}, "
+            f"{v['r_hat_max']:.3f}, {v['ess_bulk_min']:.0f}"
+            for i, v in r["sampled_again"].items()
+        )
+        first, stop = r["curves"]
+        others = stop - first - len(r["sampled_again"])
+        lines.append(
+            f"| {r['cutoff']} % | {first}-{stop - 1} | {r['max_particles']} | "
+            f"{again} | {r['others_ll_changed']} of {others} | "
+            f"{r['seconds']:.0f} |"
+        )
+    return lines
 
 
 def sbc_markdown(rows: dict, cutoffs: list[int], method: str) -> list[str]:
