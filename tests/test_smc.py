@@ -174,7 +174,9 @@ def test_repeats_temper_gently_then_multiply_the_particles_up_to_max_particles()
         return [(r.n_particles, r.target_ess) for r in repeats]
 
     gentle = smc.REPEAT_TARGET_ESS
-    assert ladder(0.7, None) == [(1000, gentle), (4000, gentle), (16000, gentle)]
+    assert ladder(0.7, None) == [
+        (1000, gentle), (4000, gentle), (16000, gentle), (64000, gentle)
+    ]  # fmt: skip
     assert ladder(0.7, 15999) == [(1000, gentle), (4000, gentle)]
     assert ladder(0.95, 4000) == [(4000, 0.95)]  # never coarser than asked
     assert ladder(0.7, 1000) == []

@@ -332,11 +332,11 @@ def _repeats(settings: _Settings, max_particles: Any) -> list[_Settings]:
     """The settings of the repeated runs, in order: the same particles
     tempered at ``REPEAT_TARGET_ESS`` (if ``target_ess`` is below it), then
     n_particles x ESCALATION^k particles at that target ESS, up to
-    ``max_particles`` (None: ESCALATION^2 x n_particles; else an int >=
+    ``max_particles`` (None: ESCALATION^3 x n_particles; else an int >=
     n_particles; n_particles itself: no repeats)."""
     n = settings.n_particles
     if max_particles is None:
-        max_particles = n * ESCALATION**2
+        max_particles = n * ESCALATION**3
     top = positive_int(max_particles, "max_particles")
     if top < n:
         raise InputError(
@@ -463,10 +463,9 @@ def fit_smc(
             same particles (if ``target_ess`` was lower), then with
             ``ESCALATION`` (4) times the particles at a time while that is
             at most ``max_particles``; each keeps ``n_draws`` draws per
-            run. None (the default) is 16 x
-            ``n_particles``: up to three repeats, with 1,000, 4,000 and
-            16,000 particles by default; ``max_particles=n_particles``
-            turns the repeats off. ``n_particles=250, max_particles=1000``
+            run. None (the default) is 64 x ``n_particles``: up to four
+            repeats, with 1,000, 4,000, 16,000 and 64,000 particles by
+            default; ``max_particles=n_particles`` turns the repeats off. ``n_particles=250, max_particles=1000``
             is a budget cheaper per curve than NUTS 4 x (1000 + 1000) and
             closer to the default's predictive.
         n_mcmc_steps: HMC transitions per particle and stage.
