@@ -209,7 +209,7 @@ def main() -> None:
         done = json.loads(path.read_text())
         # --importance-curves and --importance-from only say where the
         # importance sampling comes from, so they may change between restarts;
-        # --smc-max-particles may rise (see refit_below_cap)
+        # --smc-max-particles may rise (see below_cap)
         unchecked = {
             "importance_curves": None,
             "importance_from": None,
