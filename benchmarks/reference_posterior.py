@@ -67,7 +67,7 @@ import lcpfn
 from lcpfn.mcmc import fit_posterior
 from lcpfn.mcmc.importance import importance_predictive
 from lcpfn.mcmc.posterior import converged
-from lcpfn.mcmc.smc import ESCALATION, REPEAT_TARGET_ESS
+from lcpfn.mcmc.smc import ESCALATION, REPEAT_TARGET_ESS, repeat_ladder
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import RESULTS, describe_machine  # noqa: E402
@@ -289,13 +289,8 @@ def main() -> None:
                         refit_entry(row, part, k, again, before, post, args)
                     )
                 save(record, path)
-                print(
-                    "refit " * bool(again) + method,
-                    k,
-                    part,
-                    f"{post.seconds:.1f} s/curve",
-                    flush=True,
-                )
+                what = f"refit {method}" if again else method
+                print(what, k, part, f"{post.seconds:.1f} s/curve", flush=True)
     print(markdown(record))
 
 
@@ -416,7 +411,12 @@ def markdown(record: dict) -> str:
     s = record["settings"]
     imp = record["rows"]["importance"]
     n_importance = len(imp[str(s["cutoffs"][0])].get("ess", []))
-    levels = range(1, repeat_levels(s) + 1)
+    ladder = repeat_ladder(
+        s["smc_particles"],
+        s.get("smc_target_ess", REPEAT_TARGET_ESS),
+        s["smc_max_particles"],
+    )
+    levels = range(1, len(ladder) + 1)
     lines = [
         "# Reference posterior against brute-force importance sampling",
         "",
@@ -541,17 +541,6 @@ def markdown(record: dict) -> str:
     for method in s["methods"]:
         lines += sbc_markdown(record["rows"][method], s["cutoffs"], method)
     return "\n".join(lines) + "\n"
-
-
-def repeat_levels(s: dict) -> int:
-    """How many times SMC may sample a curve again under the settings ``s``
-    (as ``lcpfn.mcmc.smc.fit_smc`` does: once more gently, then with
-    ESCALATION times the particles at a time up to the cap)."""
-    levels = int(s.get("smc_target_ess", REPEAT_TARGET_ESS) < REPEAT_TARGET_ESS)
-    count = s["smc_particles"] * ESCALATION
-    while count <= s["smc_max_particles"]:
-        levels, count = levels + 1, count * ESCALATION
-    return levels
 
 
 def refits_markdown(refits: list[dict]) -> list[str]:

@@ -106,7 +106,7 @@ from lcpfn.prior.mixture import accepts
 from lcpfn.prior.spec import CurvePrior
 from lcpfn.prior.spec import load as load_prior
 
-__all__ = ["ESCALATION", "REPEAT_TARGET_ESS", "fit_smc"]
+__all__ = ["ESCALATION", "REPEAT_TARGET_ESS", "fit_smc", "repeat_ladder"]
 
 REPEAT_TARGET_ESS = 0.9  # a curve that did not converge is tempered this gently,
 ESCALATION = 4  # then sampled with 4x the particles at a time
@@ -328,32 +328,41 @@ def _waste_free(p: Any, n_particles: Any, n_mcmc_steps: Any) -> int:
     return p
 
 
-def _repeats(settings: _Settings, max_particles: Any) -> list[_Settings]:
-    """The settings of the repeated runs, in order: the same particles
-    tempered at ``REPEAT_TARGET_ESS`` (if ``target_ess`` is below it), then
-    n_particles x ESCALATION^k particles at that target ESS, up to
-    ``max_particles`` (None: ESCALATION^3 x n_particles; else an int >=
-    n_particles; n_particles itself: no repeats)."""
-    n = settings.n_particles
+def repeat_ladder(
+    n_particles: int, target_ess: float, max_particles: Any
+) -> list[tuple[int, float]]:
+    """(particles, target ESS) of each run a curve that does not converge gets,
+    in order: the same particles tempered at ``REPEAT_TARGET_ESS`` (if
+    ``target_ess`` is below it), then n_particles x ESCALATION^k particles at
+    that target ESS, up to ``max_particles`` (None: ESCALATION^3 x
+    n_particles; else an int >= n_particles; n_particles itself: no repeats)."""
     if max_particles is None:
-        max_particles = n * ESCALATION**3
+        max_particles = n_particles * ESCALATION**3
     top = positive_int(max_particles, "max_particles")
-    if top < n:
+    if top < n_particles:
         raise InputError(
             f"max_particles must be at least n_particles; got max_particles="
-            f"{max_particles}, n_particles={n}"
+            f"{max_particles}, n_particles={n_particles}"
         )
-    if top == n:
+    if top == n_particles:
         return []
-    gentle = max(settings.target_ess, REPEAT_TARGET_ESS)
-    repeats = (
-        [replace(settings, target_ess=gentle)] if gentle > settings.target_ess else []
-    )
-    count = n * ESCALATION
+    gentle = max(target_ess, REPEAT_TARGET_ESS)
+    ladder = [(n_particles, gentle)] if gentle > target_ess else []
+    count = n_particles * ESCALATION
     while count <= top:
-        repeats.append(replace(settings, n_particles=count, target_ess=gentle))
+        ladder.append((count, gentle))
         count *= ESCALATION
-    return repeats
+    return ladder
+
+
+def _repeats(settings: _Settings, max_particles: Any) -> list[_Settings]:
+    """The settings of the repeated runs, in ``repeat_ladder``'s order."""
+    return [
+        replace(settings, n_particles=n, target_ess=ess)
+        for n, ess in repeat_ladder(
+            settings.n_particles, settings.target_ess, max_particles
+        )
+    ]
 
 
 def _sample(
@@ -465,9 +474,10 @@ def fit_smc(
             at most ``max_particles``; each keeps ``n_draws`` draws per
             run. None (the default) is 64 x ``n_particles``: up to four
             repeats, with 1,000, 4,000, 16,000 and 64,000 particles by
-            default; ``max_particles=n_particles`` turns the repeats off. ``n_particles=250, max_particles=1000``
-            is a budget cheaper per curve than NUTS 4 x (1000 + 1000) and
-            closer to the default's predictive.
+            default; ``max_particles=n_particles`` turns the repeats off.
+            ``n_particles=250, max_particles=1000`` is a budget cheaper per
+            curve than NUTS 4 x (1000 + 1000) and closer to the default's
+            predictive.
         n_mcmc_steps: HMC transitions per particle and stage.
         n_leapfrog: leapfrog steps per HMC transition.
         waste_free: 0 moves every particle by ``n_mcmc_steps`` transitions
