@@ -588,8 +588,8 @@ def sbc_markdown(rows: dict, cutoffs: list[int], method: str) -> list[str]:
             f"Not tested yet: fewer than {SBC_MIN_CURVES} curves at every cutoff.",
         ]
     ranks_at = {k: rows[str(k)]["ranks"] for k in done}
-    # rng: the randomized fractional ranks of KS
-    tests = cutoff_tests(ranks_at, N_RANKS, N_BINS, np.random.default_rng(0))
+    # seed: the randomized fractional ranks of KS
+    tests = cutoff_tests(ranks_at, N_RANKS, N_BINS, seed=0)
     return [
         "",
         f"## Simulation-based calibration: {method}",

@@ -42,6 +42,7 @@ import json
 import sys
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,12 @@ def ranks(draws: np.ndarray, truth: np.ndarray, n_ranks: int) -> np.ndarray:
     return (draws[keep] < truth).sum(axis=0)
 
 
+def quantity_rng(seed: int, cutoff: int, name: str) -> np.random.Generator:
+    """The KS fractional parts' own stream for one quantity at one cutoff, so
+    its p-value does not depend on which other quantities or cutoffs are tested."""
+    return np.random.default_rng([seed, int(cutoff), zlib.crc32(name.encode())])
+
+
 def uniformity(r: np.ndarray, n_ranks: int, n_bins: int, rng) -> dict:
     """Chi-square and KS p-values of ranks in 0..n_ranks against uniform."""
     counts = np.bincount(r, minlength=n_ranks + 1)
@@ -104,14 +111,16 @@ def uniformity(r: np.ndarray, n_ranks: int, n_bins: int, rng) -> dict:
     }
 
 
-def cutoff_tests(ranks_at: dict, n_ranks: int, n_bins: int, rng) -> dict:
+def cutoff_tests(ranks_at: dict, n_ranks: int, n_bins: int, seed: int) -> dict:
     """``uniformity`` of every quantity's ranks at every cutoff.
 
     Shapes: ranks_at {cutoff: {quantity: (B,) ranks}} -> {cutoff: {quantity: dict}}
     """
     return {
         k: {
-            name: uniformity(np.asarray(r), n_ranks, n_bins, rng)
+            name: uniformity(
+                np.asarray(r), n_ranks, n_bins, quantity_rng(seed, k, name)
+            )
             for name, r in q.items()
         }
         for k, q in ranks_at.items()
@@ -181,7 +190,7 @@ def from_run(stem: str, method: str | None, out: str) -> None:
     top = max(max(r) for q in ranks_at.values() for r in q.values())
     if top > N_RANKS:
         sys.exit(f"{stem} has ranks up to {top}, more than this L = {N_RANKS}")
-    tests = cutoff_tests(ranks_at, N_RANKS, N_BINS, np.random.default_rng(0))
+    tests = cutoff_tests(ranks_at, N_RANKS, N_BINS, seed=0)
     record = {
         "benchmark": "sbc",
         "command": "python benchmarks/sbc.py " + " ".join(sys.argv[1:]),
@@ -352,14 +361,14 @@ def main() -> None:
     seconds = time.perf_counter() - start
     truth = true_values(batch, families)
     draws = posterior_draws(post, families, n_steps)
-    rng = np.random.default_rng(args.seed)
     # constants (a fixed weight, say) are no posterior variables: nothing to rank
     results = {
         name: {"ranks": ranks(draws[name], truth[name], args.n_ranks).tolist()}
         for name in truth
         if name in draws
     }
-    for entry in results.values():
+    for name, entry in results.items():
+        rng = quantity_rng(args.seed, args.n_obs, name)
         entry.update(
             uniformity(np.asarray(entry["ranks"]), args.n_ranks, args.n_bins, rng)
         )
