@@ -502,7 +502,7 @@ def _plot(hists: dict, title: str, path: Path) -> None:
             ax.step(np.arange(n_bins + 1), [*c, c[-1]], where="post", label=label)
         p = "/".join(f"{stats.chisquare(h[name]).pvalue:.2f}" for h in hists.values())
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
-        ax.set_title(f"{name}  p={p}", fontsize=9)
+        ax.set_title(f"{name}\nchi-square p {p}", fontsize=9)
         ax.set_xticks([])
     for ax in axes.flat[len(names) :]:
         ax.axis("off")
