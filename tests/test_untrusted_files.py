@@ -89,7 +89,7 @@ WEIGHT_CASES = {
     "card truncated": (lambda p: _truncate(p.with_suffix(".json"), 0.5), "model card"),
     "card not an object": (
         lambda p: p.with_suffix(".json").write_text("[1, 2]"),
-        "",
+        "a model card is a JSON object; got list",
     ),
     "card for a wider model": (
         lambda p: _edit_card(p, model_config={"d_model": 64}),
@@ -97,7 +97,7 @@ WEIGHT_CASES = {
     ),
     "card for more bars": (
         lambda p: _edit_card(p, model_config={"n_bars": 60}),
-        "",
+        "borders must have n_bars + 1 = 61 entries",
     ),
     "card with an unknown config key": (
         lambda p: _edit_card(p, model_config={"colour": 3}),
