@@ -93,12 +93,6 @@ def ranks(draws: np.ndarray, truth: np.ndarray, n_ranks: int) -> np.ndarray:
     return (draws[keep] < truth).sum(axis=0)
 
 
-def quantity_rng(seed: int, cutoff: int, name: str) -> np.random.Generator:
-    """The KS fractional parts' own stream for one quantity at one cutoff, so
-    its p-value does not depend on which other quantities or cutoffs are tested."""
-    return np.random.default_rng([seed, int(cutoff), zlib.crc32(name.encode())])
-
-
 def uniformity(r: np.ndarray, n_ranks: int, n_bins: int, rng) -> dict:
     """Chi-square and KS p-values of ranks in 0..n_ranks against uniform."""
     counts = np.bincount(r, minlength=n_ranks + 1)
@@ -112,14 +106,19 @@ def uniformity(r: np.ndarray, n_ranks: int, n_bins: int, rng) -> dict:
 
 
 def cutoff_tests(ranks_at: dict, n_ranks: int, n_bins: int, seed: int) -> dict:
-    """``uniformity`` of every quantity's ranks at every cutoff.
+    """``uniformity`` of every quantity's ranks at every cutoff. Each (cutoff,
+    quantity) draws its KS fractional parts from its own stream, so its p-value
+    does not depend on which other quantities or cutoffs are tested.
 
     Shapes: ranks_at {cutoff: {quantity: (B,) ranks}} -> {cutoff: {quantity: dict}}
     """
     return {
         k: {
             name: uniformity(
-                np.asarray(r), n_ranks, n_bins, quantity_rng(seed, k, name)
+                np.asarray(r),
+                n_ranks,
+                n_bins,
+                np.random.default_rng([seed, int(k), zlib.crc32(name.encode())]),
             )
             for name, r in q.items()
         }
@@ -367,11 +366,10 @@ def main() -> None:
         for name in truth
         if name in draws
     }
+    ranks_now = {args.n_obs: {name: e["ranks"] for name, e in results.items()}}
+    tests = cutoff_tests(ranks_now, args.n_ranks, args.n_bins, args.seed)
     for name, entry in results.items():
-        rng = quantity_rng(args.seed, args.n_obs, name)
-        entry.update(
-            uniformity(np.asarray(entry["ranks"]), args.n_ranks, args.n_bins, rng)
-        )
+        entry.update(tests[args.n_obs][name])
     per_curve = post.curve_diagnostics
     record = {
         "benchmark": "sbc",
